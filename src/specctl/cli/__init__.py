@@ -1,0 +1,27 @@
+"""The command line: parse, call the workflow, print. `main` is the console script.
+
+`specctl --version` is answered before Typer is imported: start-up is part of the product.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if argv == ["--version"]:
+        from specctl import __version__
+
+        sys.stdout.write(f"specctl {__version__}\n")
+        sys.exit(0)
+    from specctl.cli.app import run
+
+    sys.exit(run(argv))
+
+
+def run(argv: Sequence[str]) -> int:
+    from specctl.cli.app import run as run_app
+
+    return run_app(argv)

@@ -1,0 +1,3 @@
+"""Importing this module registers every command on the app, grouped in --help by panel."""
+
+from specctl.cli import config_cmd, projects_cmd  # noqa: F401

@@ -1,0 +1,39 @@
+"""Parameter types shared by commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from specctl.errors import BadInput
+from specctl.names import check_slug
+
+
+def _slug(value: str) -> str:
+    try:
+        return check_slug(value)
+    except BadInput as e:
+        raise typer.BadParameter(e.message) from None
+
+
+def complete_slug(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of slugs from the store (never creates it)."""
+    from specctl.cli.app import runtime
+
+    try:
+        store = runtime(ctx).store(create=False)
+        return [p.slug for p in store.projects() if p.slug.startswith(incomplete)][:200]
+    except Exception:  # completion must never print a traceback into the user's shell
+        return []
+
+
+Slug = Annotated[
+    str,
+    typer.Argument(
+        help="The project's slug, e.g. acme-portal-3f9a1c07.",
+        callback=_slug,
+        autocompletion=complete_slug,
+        show_default=False,
+    ),
+]

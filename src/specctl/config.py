@@ -1,0 +1,331 @@
+"""Settings: where each one comes from, in one place.
+
+Precedence, highest first (SPEC "Configuration"):
+    command-line flag > environment variable > config file [env.NAME] table > config file top level > default
+The token has its own order: GH_TOKEN > GITHUB_TOKEN > config `token` (file must be 0600) > `gh auth token`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from specctl.errors import GITHUB_TOKEN_MISSING, ConfigError, GitHubError
+from specctl.names import check_owner
+
+DEFAULT_ORG = "auditmos-projects"
+DEFAULT_API_URL = "https://api.github.com"
+
+
+def _number(minimum: float, allow_zero: bool = True) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError("expected a number")
+        number = float(value)
+        if number < minimum or (not allow_zero and number == 0) or number != number:
+            raise ValueError(f"expected a number {'>' if not allow_zero else '>='} {minimum}")
+        return number
+
+    return parse
+
+
+def _concurrency(value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("expected a whole number from 1 to 100")
+    number = int(value)
+    if not 1 <= number <= 100:
+        raise ValueError("expected a whole number from 1 to 100")
+    return number
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("expected a non-empty string")
+    return value
+
+
+def _org(value: Any) -> str:
+    return check_owner(_text(value), "org")
+
+
+def _api_url(value: Any) -> str:
+    url = urlsplit(_text(value))
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError("expected an http(s) URL such as https://api.github.com")
+    return _text(value).rstrip("/")
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    env_var: str | None
+    parse: Callable[[Any], Any]
+    per_env: bool = True  # may appear in an [env.NAME] table
+
+
+KEYS: dict[str, Key] = {
+    k.name: k
+    for k in (
+        Key("org", "GITHUB_ORG", _org),
+        Key("api_url", "GITHUB_API_URL", _api_url),
+        Key("db", "SPECCTL_DB", _text),
+        Key("pace", "SPECCTL_PACE", _number(0)),
+        Key("max_wait", "SPECCTL_MAX_WAIT", _number(0)),
+        Key("timeout", "SPECCTL_TIMEOUT", _number(0, allow_zero=False)),
+        Key("concurrency", "SPECCTL_CONCURRENCY", _concurrency),
+        Key("busy_timeout", "SPECCTL_BUSY_TIMEOUT", _number(0)),
+        Key("token", None, _text, per_env=False),
+    )
+}
+DEFAULTS: dict[str, Any] = {
+    "org": DEFAULT_ORG,
+    "api_url": DEFAULT_API_URL,
+    "pace": 1.0,
+    "max_wait": 60.0,
+    "timeout": 10.0,
+    "concurrency": 4,
+    "busy_timeout": 10.0,
+}
+
+
+def default_config_path(environ: Mapping[str, str]) -> Path:
+    if environ.get("SPECCTL_CONFIG"):
+        return Path(environ["SPECCTL_CONFIG"])
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("specctl")) / "config.toml"
+
+
+def default_db_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("specctl")) / "specctl.db"
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """The config file as read: its tables, and whether others may read it."""
+
+    path: Path
+    data: dict[str, Any] = field(repr=False)
+    mode: int | None  # None when the file does not exist
+
+    @property
+    def exists(self) -> bool:
+        return self.mode is not None
+
+    @property
+    def readable_by_others(self) -> bool:
+        return self.mode is not None and bool(self.mode & 0o077)
+
+    def table(self, env_name: str | None) -> dict[str, Any]:
+        if env_name is None:
+            return self.data
+        return dict(self.data.get("env", {}).get(env_name, {}))
+
+
+def read_config(path: Path) -> ConfigFile:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+            mode = os.fstat(f.fileno()).st_mode & 0o777
+    except FileNotFoundError:
+        return ConfigFile(path, {}, None)
+    except IsADirectoryError:
+        raise ConfigError(f"config {path} is a directory, not a TOML file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config {path} is not valid TOML: {e}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config {path} cannot be read: {e}") from None
+    _check_tables(path, data)
+    return ConfigFile(path, data, mode)
+
+
+def _check_tables(path: Path, data: dict[str, Any]) -> None:
+    def check(table: dict[str, Any], where: str, per_env: bool) -> None:
+        for name, value in table.items():
+            key = KEYS.get(name)
+            if key is None or (per_env and not key.per_env):
+                raise ConfigError(f"config {path}: unknown key {name!r} in {where}")
+            try:
+                key.parse(value)
+            except ValueError as e:
+                raise ConfigError(f"config {path}: {where} {name} = {value!r}: {e}") from None
+
+    envs = data.get("env", {})
+    if not isinstance(envs, dict) or not all(isinstance(t, dict) for t in envs.values()):
+        raise ConfigError(f"config {path}: [env] must hold tables such as [env.staging]")
+    check({k: v for k, v in data.items() if k != "env"}, "top level", per_env=False)
+    for env_name, table in envs.items():
+        check(table, f"[env.{env_name}]", per_env=True)
+
+
+@dataclass(frozen=True)
+class Settings:
+    org: str
+    api_url: str
+    db: Path
+    pace: float
+    max_wait: float
+    timeout: float
+    concurrency: int
+    busy_timeout: float
+    env_name: str | None
+    config: ConfigFile
+    sources: dict[str, str]  # key -> where its value came from, for `config show` and doctor
+
+    def value(self, name: str) -> Any:
+        return getattr(self, name)
+
+
+def resolve(
+    *,
+    environ: Mapping[str, str],
+    db_flag: str | None = None,
+    env_flag: str | None = None,
+    config: ConfigFile | None = None,
+) -> Settings:
+    """Resolve every setting: flag > environment > [env.NAME] > file top level > default."""
+    config = config or read_config(default_config_path(environ))
+    env_name = env_flag or environ.get("SPECCTL_ENV") or None
+    if env_name is not None and env_name not in config.data.get("env", {}):
+        raise ConfigError(f"no [env.{env_name}] table in config {config.path}; add one or drop --env")
+    layers: list[tuple[str, Mapping[str, Any]]] = [
+        ("flag", {"db": db_flag} if db_flag else {}),
+        ("env", {n: environ[k.env_var] for n, k in KEYS.items() if k.env_var and environ.get(k.env_var)}),
+        (f"config [env.{env_name}]", config.table(env_name) if env_name else {}),
+        ("config", {k: v for k, v in config.data.items() if k not in ("env", "token")}),
+        ("default", DEFAULTS),
+    ]
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, key in KEYS.items():
+        if name == "token":
+            continue
+        for source, layer in layers:
+            if name in layer:
+                values[name] = _parse(key, layer[name], source)
+                sources[name] = KEYS[name].env_var if source == "env" else source  # type: ignore[assignment]
+                break
+    if "db" not in values:
+        values["db"], sources["db"] = str(default_db_path()), "default"
+    return Settings(
+        org=values["org"],
+        api_url=values["api_url"],
+        db=Path(values["db"]).expanduser(),
+        pace=values["pace"],
+        max_wait=values["max_wait"],
+        timeout=values["timeout"],
+        concurrency=values["concurrency"],
+        busy_timeout=values["busy_timeout"],
+        env_name=env_name,
+        config=config,
+        sources=sources,
+    )
+
+
+def _parse(key: Key, value: Any, source: str) -> Any:
+    try:
+        return key.parse(value)
+    except ValueError as e:
+        where = key.env_var if source == "env" else source
+        raise ConfigError(f"{key.name} = {value!r} (from {where}): {e}") from None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_url(api_url: str) -> None:
+    """The token goes only over https; plain http is for loopback test doubles alone."""
+    url = urlsplit(api_url)
+    if url.scheme != "https" and not is_loopback(url.hostname or ""):
+        raise ConfigError(
+            f"api_url {api_url} is plain http to a remote host; the token is only sent over "
+            "https (set api_url to https://…)"
+        )
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str = field(repr=False)
+    source: str  # GH_TOKEN, GITHUB_TOKEN, config, gh
+
+    def __str__(self) -> str:
+        return f"<token from {self.source}>"
+
+
+def resolve_token(
+    config: ConfigFile,
+    environ: Mapping[str, str],
+    api_url: str = DEFAULT_API_URL,
+    gh_token: Callable[[str], str | None] | None = None,
+) -> Token:
+    """GH_TOKEN > GITHUB_TOKEN > config `token` (0600 only) > `gh auth token`."""
+    for var in ("GH_TOKEN", "GITHUB_TOKEN"):
+        if environ.get(var, "").strip():
+            return Token(environ[var].strip(), var)
+    if "token" in config.data:
+        if config.readable_by_others:
+            raise GitHubError(
+                GITHUB_TOKEN_MISSING,
+                f"config {config.path} holds a token but others can read it; "
+                f"run: chmod 600 {config.path}",
+            )
+        return Token(str(config.data["token"]).strip(), "config")
+    from_gh = (gh_token or gh_auth_token)(urlsplit(api_url).hostname or "github.com")
+    if from_gh:
+        return Token(from_gh, "gh")
+    raise GitHubError(
+        GITHUB_TOKEN_MISSING,
+        "no GitHub token: set GH_TOKEN, run `specctl config set token` (reads stdin), "
+        "or log in with `gh auth login`",
+    )
+
+
+def gh_auth_token(api_host: str) -> str | None:
+    """The token of the GitHub CLI, when it is installed and logged in to this host."""
+    if shutil.which("gh") is None:
+        return None
+    host = "github.com" if api_host == "api.github.com" else api_host
+    try:
+        done = subprocess.run(
+            ["gh", "auth", "token", "--hostname", host],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def write_config(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically, readable by the owner alone (0600), whatever the umask."""
+    import tomli_w
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o600)
+            tomli_w.dump(data, f)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,109 @@
+"""The store's schema as named migrations, applied in order and recorded (like llm's).
+
+`PRAGMA user_version` holds how many have run, so opening an up-to-date store costs one pragma
+and sqlite-utils is imported only when there is something to migrate. Never edit a migration
+that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+
+def m001_projects_and_events(db: Database) -> None:
+    db["projects"].create(
+        {
+            "id": int,
+            "slug": str,
+            "name": str,
+            "description": str,
+            "spec_status": str,
+            "github_repo": str,
+            "repo_source": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"slug", "name", "description", "spec_status", "created_at", "updated_at"},
+    )
+    db["projects"].create_index(["slug"], unique=True)
+    db["events"].create(
+        {"id": int, "at": str, "project_slug": str, "kind": str, "details": str},
+        pk="id",
+        not_null={"at", "project_slug", "kind", "details"},
+    )
+
+
+def m002_repo_attempts(db: Database) -> None:
+    # Each POST that may create a repo is recorded first, so a lost answer or a killed run can be
+    # told apart from someone else's same-named repo (SPEC "approve" step 5).
+    db["repo_attempts"].create(
+        {"id": int, "project_slug": str, "name": str, "at": str, "run_id": str},
+        pk="id",
+        not_null={"project_slug", "name", "at", "run_id"},
+    )
+    db["repo_attempts"].create_index(["project_slug"])
+
+
+def m003_indexes(db: Database) -> None:
+    db["events"].create_index(["project_slug", "id"])
+    db["projects"].create_index(["spec_status"])
+
+
+MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
+    ("m001_projects_and_events", m001_projects_and_events),
+    ("m002_repo_attempts", m002_repo_attempts),
+    ("m003_indexes", m003_indexes),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class NewerSchema(Exception):
+    def __init__(self, found: int):
+        super().__init__(found)
+        self.found = found
+
+
+class NotOurs(Exception):
+    """An SQLite file with tables of its own and no specctl schema."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> None:
+    """Bring the store up to `upto` migrations; safe when several processes race to do it."""
+    version = schema_version(conn)
+    if version > SCHEMA_VERSION:
+        raise NewerSchema(version)
+    if version >= upto:
+        return
+    from sqlite_utils import Database
+
+    db = Database(conn, recursive_triggers=False, execute_plugins=False)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = schema_version(conn)  # another process may have migrated while we waited
+        if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise NotOurs()
+        for name, step in MIGRATIONS[version:upto]:
+            if name == MIGRATIONS[0][0]:
+                db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+            step(db)
+            applied_at = datetime.now(UTC).isoformat(timespec="seconds")
+            db["_migrations"].insert({"name": name, "applied_at": applied_at})
+        conn.execute(f"PRAGMA user_version = {max(version, upto)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    if version == 0:
+        conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers and one writer share the file

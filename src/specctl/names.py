@@ -1,0 +1,85 @@
+"""Slugs, project names and GitHub `owner/name` values: validation, generation, parsing."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+
+from specctl.errors import BadInput, shown
+
+SLUG_MAX = 80
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_NOT_SLUG_CHARS = re.compile(r"[^a-z0-9]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+NAME_MAX = 200
+DESCRIPTION_MAX = 1000
+
+# GitHub's rules: an owner is alphanumeric with single inner hyphens, at most 39 characters;
+# a repository name is at most 100 of [A-Za-z0-9._-] and not "." or "..".
+_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+_REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_GITHUB_URL = re.compile(r"(?:https?://(?:www\.)?github\.com/|git@github\.com:)([^/]+)/([^/]+?)/?")
+
+
+def random_hex8() -> str:
+    return secrets.token_hex(4)
+
+
+def is_slug(value: str) -> bool:
+    return len(value) <= SLUG_MAX and _SLUG.fullmatch(value) is not None
+
+
+def check_slug(value: str) -> str:
+    if not is_slug(value):
+        raise BadInput(
+            f"invalid slug {shown(value)}: use 1-{SLUG_MAX} characters of a-z, 0-9 and single "
+            "inner '-' (e.g. acme-portal-3f9a1c07)"
+        )
+    return value
+
+
+def make_slug(name: str, random_hex: Callable[[], str] = random_hex8) -> str:
+    """The web app's slug: the name lower-cased, runs of other characters as one '-', trimmed,
+    then '-' and 8 random hex characters; the base cut so the slug stays within 80 characters."""
+    suffix = random_hex()
+    base = _NOT_SLUG_CHARS.sub("-", name.lower()).strip("-")
+    base = base[: SLUG_MAX - len(suffix) - 1].rstrip("-")
+    return f"{base}-{suffix}" if base else suffix
+
+
+def check_text(value: str, what: str, *, max_len: int, required: bool) -> str:
+    if required and not value.strip():
+        raise BadInput(f"{what} must not be empty")
+    if len(value) > max_len:
+        raise BadInput(f"{what} is {len(value)} characters long; at most {max_len} are allowed")
+    if _CONTROL.search(value):
+        raise BadInput(f"{what} {shown(value)} contains control characters (newline, tab, NUL…)")
+    return value
+
+
+def check_owner(value: str, what: str = "owner") -> str:
+    if not _OWNER.fullmatch(value):
+        raise BadInput(
+            f"invalid {what} {shown(value)}: GitHub logins are 1-39 letters, digits and single "
+            "inner '-'"
+        )
+    return value
+
+
+def parse_repo(value: str) -> tuple[str, str]:
+    """`owner/name`, `https://github.com/owner/name(.git)` or `git@github.com:owner/name.git`."""
+    url = _GITHUB_URL.fullmatch(value)
+    owner, _, name = value.partition("/") if url is None else (url[1], "/", url[2])
+    if url is not None and name.endswith(".git"):
+        name = name[:-4]
+    if (
+        _OWNER.fullmatch(owner) is None
+        or _REPO_NAME.fullmatch(name) is None
+        or name in (".", "..")
+    ):
+        raise BadInput(
+            f"invalid repository {shown(value)}: expected OWNER/NAME (e.g. acme/portal, or "
+            "https://github.com/acme/portal); a name is at most 100 of A-Z a-z 0-9 . _ -"
+        )
+    return owner, name

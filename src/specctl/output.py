@@ -1,0 +1,148 @@
+"""How results reach people and scripts, decided once per run.
+
+stdout carries results only; messages, warnings, progress and log lines go to stderr.
+A terminal gets Rich tables and colour; a pipe gets tab-separated lines with no header;
+`--json` gets one JSON document. Rich is imported only when a terminal will see it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import IO, Any, Protocol
+
+from specctl.errors import SpecctlError
+
+
+class Progress(Protocol):
+    def advance(self, steps: int = 1) -> None: ...
+
+
+class _NoProgress:
+    def advance(self, steps: int = 1) -> None:
+        pass
+
+
+def tsv_field(value: Any) -> str:
+    """One field of a tab-separated line: None is empty; tabs, newlines and backslashes escaped."""
+    if value is None:
+        return ""
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+class Output:
+    def __init__(
+        self,
+        *,
+        json_mode: bool = False,
+        quiet: bool = False,
+        verbose: bool = False,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+    ):
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.verbose = verbose
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.tty = self.stdout.isatty() and not json_mode
+        self.err_tty = self.stderr.isatty()
+
+    # -- results on stdout ------------------------------------------------------------------
+
+    def records(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str = "") -> int:
+        """Print records: a JSON list, a Rich table on a terminal, else TSV lines. Streams."""
+        count = 0
+        if self.json_mode:
+            self.stdout.write("[")
+            for count, row in enumerate(rows, 1):
+                self.stdout.write(("\n  " if count == 1 else ",\n  ") + json.dumps(dict(row)))
+            self.stdout.write("\n]\n" if count else "]\n")
+        elif self.tty:
+            table = self._table(columns, title)
+            for count, row in enumerate(rows, 1):
+                table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+            self._console(self.stdout).print(table)
+        else:
+            write = self.stdout.write
+            for count, row in enumerate(rows, 1):
+                write("\t".join(tsv_field(row.get(c)) for c in columns) + "\n")
+        return count
+
+    def document(self, doc: Any) -> None:
+        json.dump(doc, self.stdout, indent=2)
+        self.stdout.write("\n")
+
+    def line(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+
+    # -- messages on stderr -----------------------------------------------------------------
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self._say(message, "")
+
+    def success(self, message: str) -> None:
+        if not self.quiet:
+            self._say(message, "[green]✓[/] " if self.err_tty else "")
+
+    def warn(self, message: str) -> None:
+        self._say(message, "[yellow]![/] warning: " if self.err_tty else "warning: ")
+
+    def error(self, error: SpecctlError) -> None:
+        if self.json_mode:
+            self.document({"error": error.to_dict()})
+        self._say(error.message, "[red]✗[/] error: " if self.err_tty else "error: ")
+
+    def log(self, record: Mapping[str, Any]) -> None:
+        """A structured log line (one JSON object) on stderr."""
+        self.stderr.write(json.dumps(dict(record), sort_keys=True) + "\n")
+
+    def debug(self, message: str) -> None:
+        if self.verbose:
+            self.stderr.write(f"debug: {message}\n")
+
+    def _say(self, message: str, prefix: str) -> None:
+        if self.err_tty:
+            from rich.markup import escape
+
+            self._console(self.stderr).print(prefix + escape(message), soft_wrap=True)
+        else:
+            self.stderr.write(f"specctl: {prefix}{message}\n")
+
+    @contextmanager
+    def progress(self, total: int | None, description: str) -> Iterator[Progress]:
+        """A progress bar on a terminal's stderr; nothing when piped, quiet or tiny."""
+        if not self.err_tty or self.quiet or (total is not None and total < 2):
+            yield _NoProgress()
+            return
+        from rich.progress import Progress as RichProgress
+
+        with RichProgress(console=self._console(self.stderr), transient=True) as bar:
+            task = bar.add_task(description, total=total)
+
+            class _Bar:
+                def advance(self, steps: int = 1) -> None:
+                    bar.advance(task, steps)
+
+            yield _Bar()
+
+    # -- Rich, on terminals only ------------------------------------------------------------
+
+    def _console(self, file: IO[str]) -> Any:
+        from rich.console import Console
+
+        return Console(file=file, highlight=False)
+
+    def _table(self, columns: Sequence[str], title: str) -> Any:
+        from rich.table import Table
+
+        table = Table(title=title or None, title_justify="left", box=None, header_style="bold")
+        for column in columns:
+            table.add_column(column)
+        return table

@@ -1,0 +1,84 @@
+"""The one place that builds what talks to the world: settings, store, GitHub client, output,
+clock and sleep. Commands ask it for what they need; tests hand it fakes. Built lazily, so a
+command that only reads the store never imports httpx."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from specctl.config import Settings, Token, check_api_url, resolve, resolve_token
+from specctl.output import Output
+from specctl.store import Clock, Store, utcnow
+
+if TYPE_CHECKING:
+    from specctl.github import GitHub
+
+
+@dataclass
+class Options:
+    """The global options, as given on the command line."""
+
+    db: str | None = None
+    env: str | None = None
+    json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+
+class Runtime:
+    def __init__(
+        self,
+        options: Options,
+        *,
+        environ: Mapping[str, str] | None = None,
+        now: Clock = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.options = options
+        self.environ = os.environ if environ is None else environ
+        self.now = now
+        self.sleep = sleep
+        self._store: Store | None = None
+
+    @cached_property
+    def output(self) -> Output:
+        return Output(json_mode=self.options.json, quiet=self.options.quiet, verbose=self.options.verbose)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return resolve(environ=self.environ, db_flag=self.options.db, env_flag=self.options.env)
+
+    def store(self, *, create: bool = True) -> Store:
+        """The store; `create=False` for read-only commands (a missing store reads as empty)."""
+        if self._store is None or (create and self._store.path == ":memory:"):
+            s = self.settings
+            self._store = Store.open(s.db, create=create, busy_timeout=s.busy_timeout, now=self.now)
+        return self._store
+
+    def check_github_config(self) -> None:
+        """Bad GitHub config is exit 2 before anything changes (SPEC "Configuration")."""
+        check_api_url(self.settings.api_url)
+
+    def token(self) -> Token:
+        return resolve_token(self.settings.config, self.environ, self.settings.api_url)
+
+    def github(self) -> GitHub:
+        """A client for api_url; raises GITHUB_TOKEN_MISSING when there is no token."""
+        from specctl.github import GitHub
+
+        self.check_github_config()
+        s = self.settings
+        return GitHub.connect(
+            s.api_url,
+            self.token(),
+            timeout=s.timeout,
+            pace=s.pace,
+            max_wait=s.max_wait,
+            concurrency=s.concurrency,
+            sleep=self.sleep,
+        )

@@ -1,0 +1,298 @@
+"""The local SQLite store: projects, their event history and repo-creation attempts.
+
+Knows no HTTP and no CLI. Every write is one short `BEGIN IMMEDIATE` transaction, so several
+specctl processes can share a store (WAL, busy timeout); rules live in the workflow, the store
+offers compare-and-set updates that tell whether they applied.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from specctl.errors import BadInput, ProjectNotFound, StoreError, shown
+from specctl.migrations import NewerSchema, NotOurs, SCHEMA_VERSION, migrate
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+STATUSES = ("interviewing", "review", "active", "complete")
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class Project:
+    slug: str
+    name: str
+    description: str
+    spec_status: str
+    github_repo: str | None
+    repo_source: str | None  # "auto" or "manual" when github_repo is set
+    created_at: str
+    updated_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Event:
+    at: str
+    kind: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    name: str
+    at: datetime
+    run_id: str
+
+
+_PROJECT_COLUMNS = ", ".join(Project.__dataclass_fields__)
+
+
+class Store:
+    def __init__(self, conn: sqlite3.Connection, path: Path | str, now: Clock = utcnow):
+        self.conn = conn
+        self.path = path
+        self.now = now
+        self._db: Database | None = None
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        create: bool = True,
+        busy_timeout: float = 10.0,
+        now: Clock = utcnow,
+    ) -> Store:
+        """Open (and migrate) the store at `path`. Without `create`, a missing store reads as
+        empty and no file is made: listing projects must not leave files behind."""
+        if path.is_dir():
+            raise StoreError(f"store {path} is a directory; point --db at a file")
+        if not path.exists():
+            if not create:
+                return cls.memory(now)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"cannot create the folder for store {path}: {e.strerror}") from None
+        store = cls(cls._connect(path, busy_timeout), path, now)
+        with store._errors():
+            migrate(store.conn)
+        return store
+
+    @classmethod
+    def memory(cls, now: Clock = utcnow) -> Store:
+        store = cls(sqlite3.connect(":memory:", isolation_level=None), ":memory:", now)
+        migrate(store.conn)
+        return store
+
+    @staticmethod
+    def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(
+                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open store {path}: {e}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn SQLite's failures into one clear StoreError naming the file."""
+        try:
+            yield
+        except NewerSchema as e:
+            raise StoreError(
+                f"store {self.path} was written by a newer specctl (schema {e.found}, this one "
+                f"knows {SCHEMA_VERSION}); upgrade specctl"
+            ) from None
+        except NotOurs:
+            raise StoreError(f"{self.path} is an SQLite file but not a specctl store") from None
+        except sqlite3.DatabaseError as e:
+            raise StoreError(_explain(e, self.path)) from None
+
+    @contextmanager
+    def _write(self) -> Iterator[Database]:
+        """One IMMEDIATE transaction: it takes the write lock up front, so two processes
+        never both read-then-write the same row."""
+        with self._errors():
+            if self._db is None:
+                from sqlite_utils import Database
+
+                self._db = Database(self.conn, recursive_triggers=False, execute_plugins=False)
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        with self._errors():
+            yield from self.conn.execute(sql, params)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(self, slug: str) -> Project | None:
+        for row in self._rows(f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE slug = ?", (slug,)):
+            return Project(*row)
+        return None
+
+    def require(self, slug: str) -> Project:
+        project = self.get(slug)
+        if project is None:
+            raise ProjectNotFound(
+                f"no project {shown(slug)} in {self.path}; `specctl projects` lists them"
+            )
+        return project
+
+    def projects(self, *, status: str | None = None, has_repo: bool | None = None) -> Iterator[Project]:
+        """Projects by slug, streamed from the cursor (100,000 rows need not sit in memory)."""
+        where, params = [], []
+        if status is not None:
+            where.append("spec_status = ?")
+            params.append(status)
+        if has_repo is not None:
+            where.append(f"github_repo IS {'NOT ' if has_repo else ''}NULL")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        sql = f"SELECT {_PROJECT_COLUMNS} FROM projects{clause} ORDER BY slug"
+        for row in self._rows(sql, tuple(params)):
+            yield Project(*row)
+
+    def events(self, slug: str) -> list[Event]:
+        sql = "SELECT at, kind, details FROM events WHERE project_slug = ? ORDER BY id"
+        return [Event(at, kind, json.loads(details)) for at, kind, details in self._rows(sql, (slug,))]
+
+    def attempts(self, slug: str) -> list[Attempt]:
+        sql = "SELECT name, at, run_id FROM repo_attempts WHERE project_slug = ? ORDER BY id"
+        return [Attempt(n, parse_stamp(at), r) for n, at, r in self._rows(sql, (slug,))]
+
+    def repo_links(self) -> dict[str, tuple[str, str]]:
+        """Lower-cased `owner/name` -> (slug, repo_source): GitHub names are case-insensitive."""
+        sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
+        return {repo.lower(): (slug, source) for repo, slug, source in self._rows(sql)}
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def add(self, *, slug: str, name: str, description: str, status: str) -> Project:
+        at = stamp(self.now())
+        record = {
+            "slug": slug,
+            "name": name,
+            "description": description,
+            "spec_status": status,
+            "github_repo": None,
+            "repo_source": None,
+            "created_at": at,
+            "updated_at": at,
+        }
+        with self._write() as db:
+            if self.get(slug) is not None:
+                raise BadInput(f"a project with slug {slug} already exists; choose another --slug")
+            db["projects"].insert(record)
+            self._event(db, slug, "project_added", {"name": name, "spec_status": status}, at)
+        return Project(**record)  # type: ignore[arg-type]
+
+    def set_status(self, slug: str, *, expected: str, new: str) -> bool:
+        """Compare-and-set: move `slug` from `expected` to `new`; False if it was not `expected`."""
+        at = stamp(self.now())
+        with self._write() as db:
+            changed = self.conn.execute(
+                "UPDATE projects SET spec_status = ?, updated_at = ? WHERE slug = ? AND spec_status = ?",
+                (new, at, slug, expected),
+            ).rowcount
+            if changed:
+                self._event(db, slug, "status_changed", {"from": expected, "to": new}, at)
+        return bool(changed)
+
+    def link_repo_if_unset(self, slug: str, full_name: str, *, kind: str, details: dict[str, Any]) -> bool:
+        """Record an auto repo unless the project got one meanwhile (a manual set-repo wins)."""
+        at = stamp(self.now())
+        with self._write() as db:
+            changed = self.conn.execute(
+                "UPDATE projects SET github_repo = ?, repo_source = 'auto', updated_at = ? "
+                "WHERE slug = ? AND github_repo IS NULL",
+                (full_name, at, slug),
+            ).rowcount
+            if changed:
+                self.conn.execute("DELETE FROM repo_attempts WHERE project_slug = ?", (slug,))
+                self._event(db, slug, kind, {"repo": full_name, **details}, at)
+        return bool(changed)
+
+    def set_manual_repo(self, slug: str, full_name: str | None) -> tuple[Project, Project]:
+        """Set (or with None clear) the repo by hand; returns the project before and after."""
+        at = stamp(self.now())
+        with self._write() as db:
+            before = self.require(slug)
+            source = "manual" if full_name else None
+            self.conn.execute(
+                "UPDATE projects SET github_repo = ?, repo_source = ?, updated_at = ? WHERE slug = ?",
+                (full_name, source, at, slug),
+            )
+            # Earlier attempts no longer speak for this project: after --clear, the next approve
+            # must create a new repo, not adopt the one the admin just unlinked.
+            self.conn.execute("DELETE FROM repo_attempts WHERE project_slug = ?", (slug,))
+            if full_name:
+                self._event(db, slug, "repo_set", {"from": before.github_repo, "to": full_name}, at)
+            else:
+                self._event(db, slug, "repo_cleared", {"from": before.github_repo}, at)
+            after = self.require(slug)
+        return before, after
+
+    def record_attempt(self, slug: str, name: str, run_id: str) -> None:
+        with self._write() as db:
+            db["repo_attempts"].insert(
+                {"project_slug": slug, "name": name, "at": stamp(self.now()), "run_id": run_id}
+            )
+
+    def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
+        with self._write() as db:
+            self._event(db, slug, kind, details, stamp(self.now()))
+
+    @staticmethod
+    def _event(db: Database, slug: str, kind: str, details: dict[str, Any], at: str) -> None:
+        db["events"].insert(
+            {"at": at, "project_slug": slug, "kind": kind, "details": json.dumps(details, sort_keys=True)}
+        )
+
+
+def _explain(error: sqlite3.DatabaseError, path: Path | str) -> str:
+    text = str(error)
+    if "not a database" in text:
+        return f"{path} is not a specctl store (not an SQLite database)"
+    if "locked" in text or "busy" in text:
+        return f"store {path} is locked by another process; try again when it is done"
+    if "readonly" in text or "read-only" in text:
+        return f"store {path} is read-only; check the file's and its folder's permissions"
+    if "unable to open" in text:
+        return f"cannot open store {path}; check that its folder exists and is writable"
+    if "malformed" in text:
+        return f"store {path} is corrupt ({text}); restore it from a backup"
+    return f"store {path}: {text}"
