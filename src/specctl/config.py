@@ -282,8 +282,7 @@ def resolve_token(
         if config.readable_by_others:
             raise GitHubError(
                 GITHUB_TOKEN_MISSING,
-                f"config {config.path} holds a token but others can read it; "
-                f"run: chmod 600 {config.path}",
+                f"config {config.path} holds a token but others can read it; run: chmod 600 {config.path}",
             )
         return Token(str(config.data["token"]).strip(), "config")
     from_gh = (gh_token or gh_auth_token)(urlsplit(api_url).hostname or "github.com")

@@ -77,10 +77,7 @@ class GitHubError(SpecctlError):
 
     def __init__(self, code: str, message: str, *, http_status: int | None = None):
         super().__init__(message, code=code, http_status=http_status)
-
-    @property  # type: ignore[override]
-    def exit_code(self) -> int:
-        return EXIT_AUTH if self.code in _AUTH_CODES else EXIT_FAILED
+        self.exit_code = EXIT_AUTH if code in _AUTH_CODES else EXIT_FAILED
 
 
 def shown(value: str, limit: int = 60) -> str:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def m001_projects_and_events(db: Database) -> None:
-    db["projects"].create(
+    db.table("projects").create(
         {
             "id": int,
             "slug": str,
@@ -32,8 +32,8 @@ def m001_projects_and_events(db: Database) -> None:
         pk="id",
         not_null={"slug", "name", "description", "spec_status", "created_at", "updated_at"},
     )
-    db["projects"].create_index(["slug"], unique=True)
-    db["events"].create(
+    db.table("projects").create_index(["slug"], unique=True)
+    db.table("events").create(
         {"id": int, "at": str, "project_slug": str, "kind": str, "details": str},
         pk="id",
         not_null={"at", "project_slug", "kind", "details"},
@@ -43,17 +43,17 @@ def m001_projects_and_events(db: Database) -> None:
 def m002_repo_attempts(db: Database) -> None:
     # Each POST that may create a repo is recorded first, so a lost answer or a killed run can be
     # told apart from someone else's same-named repo (SPEC "approve" step 5).
-    db["repo_attempts"].create(
+    db.table("repo_attempts").create(
         {"id": int, "project_slug": str, "name": str, "at": str, "run_id": str},
         pk="id",
         not_null={"project_slug", "name", "at", "run_id"},
     )
-    db["repo_attempts"].create_index(["project_slug"])
+    db.table("repo_attempts").create_index(["project_slug"])
 
 
 def m003_indexes(db: Database) -> None:
-    db["events"].create_index(["project_slug", "id"])
-    db["projects"].create_index(["spec_status"])
+    db.table("events").create_index(["project_slug", "id"])
+    db.table("projects").create_index(["spec_status"])
 
 
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
@@ -95,10 +95,10 @@ def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> None:
             raise NotOurs()
         for name, step in MIGRATIONS[version:upto]:
             if name == MIGRATIONS[0][0]:
-                db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+                db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
             step(db)
             applied_at = datetime.now(UTC).isoformat(timespec="seconds")
-            db["_migrations"].insert({"name": name, "applied_at": applied_at})
+            db.table("_migrations").insert({"name": name, "applied_at": applied_at})
         conn.execute(f"PRAGMA user_version = {max(version, upto)}")
         conn.execute("COMMIT")
     except BaseException:

@@ -61,8 +61,7 @@ def check_text(value: str, what: str, *, max_len: int, required: bool) -> str:
 def check_owner(value: str, what: str = "owner") -> str:
     if not _OWNER.fullmatch(value):
         raise BadInput(
-            f"invalid {what} {shown(value)}: GitHub logins are 1-39 letters, digits and single "
-            "inner '-'"
+            f"invalid {what} {shown(value)}: GitHub logins are 1-39 letters, digits and single inner '-'"
         )
     return value
 
@@ -73,11 +72,7 @@ def parse_repo(value: str) -> tuple[str, str]:
     owner, _, name = value.partition("/") if url is None else (url[1], "/", url[2])
     if url is not None and name.endswith(".git"):
         name = name[:-4]
-    if (
-        _OWNER.fullmatch(owner) is None
-        or _REPO_NAME.fullmatch(name) is None
-        or name in (".", "..")
-    ):
+    if _OWNER.fullmatch(owner) is None or _REPO_NAME.fullmatch(name) is None or name in (".", ".."):
         raise BadInput(
             f"invalid repository {shown(value)}: expected OWNER/NAME (e.g. acme/portal, or "
             "https://github.com/acme/portal); a name is at most 100 of A-Z a-z 0-9 . _ -"

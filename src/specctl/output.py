@@ -65,12 +65,14 @@ class Output:
             self.stdout.write("\n]\n" if count else "]\n")
         elif self.tty:
             table = self._table(columns, title)
-            for count, row in enumerate(rows, 1):
+            for row in rows:
+                count += 1
                 table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
             self._console(self.stdout).print(table)
         else:
             write = self.stdout.write
-            for count, row in enumerate(rows, 1):
+            for row in rows:
+                count += 1
                 write("\t".join(tsv_field(row.get(c)) for c in columns) + "\n")
         return count
 

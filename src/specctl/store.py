@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError, shown
-from specctl.migrations import NewerSchema, NotOurs, SCHEMA_VERSION, migrate
+from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -112,9 +112,7 @@ class Store:
     @staticmethod
     def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         try:
-            return sqlite3.connect(
-                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
+            return sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as e:
             raise StoreError(f"cannot open store {path}: {e}") from None
 
@@ -168,9 +166,7 @@ class Store:
     def require(self, slug: str) -> Project:
         project = self.get(slug)
         if project is None:
-            raise ProjectNotFound(
-                f"no project {shown(slug)} in {self.path}; `specctl projects` lists them"
-            )
+            raise ProjectNotFound(f"no project {shown(slug)} in {self.path}; `specctl projects` lists them")
         return project
 
     def projects(self, *, status: str | None = None, has_repo: bool | None = None) -> Iterator[Project]:
@@ -216,7 +212,7 @@ class Store:
         with self._write() as db:
             if self.get(slug) is not None:
                 raise BadInput(f"a project with slug {slug} already exists; choose another --slug")
-            db["projects"].insert(record)
+            db.table("projects").insert(record)
             self._event(db, slug, "project_added", {"name": name, "spec_status": status}, at)
         return Project(**record)  # type: ignore[arg-type]
 
@@ -268,7 +264,7 @@ class Store:
 
     def record_attempt(self, slug: str, name: str, run_id: str) -> None:
         with self._write() as db:
-            db["repo_attempts"].insert(
+            db.table("repo_attempts").insert(
                 {"project_slug": slug, "name": name, "at": stamp(self.now()), "run_id": run_id}
             )
 
@@ -278,7 +274,7 @@ class Store:
 
     @staticmethod
     def _event(db: Database, slug: str, kind: str, details: dict[str, Any], at: str) -> None:
-        db["events"].insert(
+        db.table("events").insert(
             {"at": at, "project_slug": slug, "kind": kind, "details": json.dumps(details, sort_keys=True)}
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -54,7 +55,11 @@ def show(ctx: typer.Context) -> None:
     rt = runtime(ctx)
     s = rt.settings
     rows = [
-        {"key": name, "value": str(s.value(name)) if name == "db" else s.value(name), "source": s.sources[name]}
+        {
+            "key": name,
+            "value": str(s.value(name)) if name == "db" else s.value(name),
+            "source": s.sources[name],
+        }
         for name in KEYS
         if name != "token"
     ]
@@ -71,9 +76,9 @@ def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help=_KEY_HELP)])
     rt = runtime(ctx)
     if _key(key) == "token":
         raise BadInput("the token is never printed; `specctl config show` says where it comes from")
-    value = rt.settings.value(key)
+    value = _plain(rt.settings.value(key))
     if rt.options.json:
-        rt.output.document({"key": key, "value": str(value) if key == "db" else value})
+        rt.output.document({"key": key, "value": value})
     else:
         rt.output.line(str(value))
 
@@ -82,7 +87,9 @@ def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help=_KEY_HELP)])
 def set_(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help=_KEY_HELP)],
-    value: Annotated[str | None, typer.Argument(help="The value (not for token: it is read from stdin).")] = None,
+    value: Annotated[
+        str | None, typer.Argument(help="The value (not for token: it is read from stdin).")
+    ] = None,
 ) -> None:
     """Set a key in the config file ([env.NAME] with --env). The token is read from stdin.
 
@@ -92,7 +99,9 @@ def set_(
     spec = KEYS[_key(key)]
     if key == "token":
         if value is not None:
-            raise BadInput("a token is never taken from the command line; pipe it: … | specctl config set token")
+            raise BadInput(
+                "a token is never taken from the command line; pipe it: … | specctl config set token"
+            )
         value = _read_token()
     elif value is None:
         raise BadInput(f"missing value: specctl config set {key} VALUE")
@@ -132,9 +141,14 @@ def unset(ctx: typer.Context, key: Annotated[str, typer.Argument(help=_KEY_HELP)
     rt.output.success(f"{key} removed from {config.path}")
 
 
+def _plain(value: Any) -> Any:
+    """Paths as strings, for TSV and JSON alike."""
+    return str(value) if isinstance(value, Path) else value
+
+
 def _read_token() -> str:
     if sys.stdin.isatty():
-        token = typer.prompt("GitHub token", hide_input=True)
+        token = str(typer.prompt("GitHub token", hide_input=True))
     else:
         token = sys.stdin.readline()
     token = token.strip()

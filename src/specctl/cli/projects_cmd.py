@@ -23,9 +23,7 @@ def project_row(project: Project) -> dict[str, object]:
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The project's name.", show_default=False)],
-    slug: Annotated[
-        str | None, typer.Option(help="Slug to use instead of one made from the name.")
-    ] = None,
+    slug: Annotated[str | None, typer.Option(help="Slug to use instead of one made from the name.")] = None,
     description: Annotated[str, typer.Option(help="Short description (used for the repo).")] = "",
     status: Annotated[str, typer.Option(help=_STATUS_HELP)] = "interviewing",
 ) -> None:
