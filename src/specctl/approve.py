@@ -1,0 +1,272 @@
+"""approve: move a spec to review, then ensure the project has exactly one repo.
+
+No Typer, no Rich: the CLI prints what this returns. SPEC "approve, step by step":
+1. the status transition is committed first and never rolled back;
+2. a project that has a repo is left alone;
+3. else `{org}/{slug}` is created and GitHub's `full_name` recorded as `auto`;
+4. any failure leaves the approval standing and is recorded as an event and a log line;
+5. never two repos for one project: each POST is recorded before it is sent, and a repo an
+   earlier attempt may have made is found and adopted, never twinned.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from specctl.errors import (
+    EXIT_NO_REPO,
+    EXIT_OK,
+    GitHubError,
+    SpecctlError,
+    TransitionNotAllowed,
+)
+from specctl.names import check_slug
+from specctl.store import Clock, Project, Store, utcnow
+
+if TYPE_CHECKING:
+    from specctl.github import GitHub, Repo
+
+CLOCK_SKEW = timedelta(minutes=1)
+PAST_REVIEW = ("active", "complete")
+
+
+@dataclass(frozen=True)
+class ApproveOptions:
+    dry_run: bool = False
+    no_repo: bool = False
+    require_repo: bool = False
+
+
+@dataclass
+class ApproveResult:
+    slug: str
+    action: str  # created | adopted | skipped | failed | none
+    project: Project | None = None
+    error: SpecctlError | None = None
+    exit_code: int = EXIT_OK
+    approved_now: bool = False  # this run moved the spec from interviewing to review
+    notes: list[str] = field(default_factory=list)  # what a person should know (dry-run, races)
+    github_repo: str | None = None  # for dry-run: the repo it would create or adopt
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.project
+        return {
+            "slug": self.slug,
+            "spec_status": p.spec_status if p else None,
+            "github_repo": self.github_repo or (p.github_repo if p else None),
+            "repo_source": p.repo_source if p else None,
+            "action": self.action,
+            "error": self.error.to_dict() if self.error else None,
+        }
+
+
+class StoreAttemptLog:
+    """Records each POST in the store before it is sent, and says when an existing repo is
+    this project's own: a POST of that name may have landed (an earlier attempt on record)
+    and GitHub created it no earlier than that attempt, give or take a minute of clock skew."""
+
+    def __init__(self, store: Store, slug: str, run_id: str):
+        self.store = store
+        self.slug = slug
+        self.run_id = run_id
+
+    def before_post(self, name: str) -> None:
+        self.store.record_attempt(self.slug, name, self.run_id)
+
+    def may_adopt(self, repo: Repo, own_post_may_have_landed: bool) -> bool:
+        attempts = [a for a in self.store.attempts(self.slug) if a.name.lower() == repo.name.lower()]
+        if not own_post_may_have_landed:
+            # The POST that was just refused with "name already exists" did not make it.
+            own = [a for a in attempts if a.run_id == self.run_id]
+            if own:
+                attempts.remove(own[-1])
+        if not attempts or repo.created_at is None:
+            return False
+        return repo.created_at >= min(a.at for a in attempts) - CLOCK_SKEW
+
+    def retry_name(self, base: str) -> str | None:
+        """Reuse the suffixed name an earlier or racing attempt chose, so two runs that both
+        meet a squatted name converge on one repo instead of making one each."""
+        for attempt in self.store.attempts(self.slug):
+            if attempt.name.startswith(f"{base}-") and len(attempt.name) == len(base) + 5:
+                return attempt.name
+        return None
+
+    def earlier_names(self) -> list[str]:
+        return list(dict.fromkeys(a.name for a in self.store.attempts(self.slug)))
+
+
+class Approver:
+    """Approves projects one by one, sharing one GitHub client (and so its pacing)."""
+
+    def __init__(
+        self,
+        store: Store,
+        github: Callable[[], GitHub],
+        org: str,
+        options: ApproveOptions = ApproveOptions(),
+        *,
+        log: Callable[[dict[str, Any]], None] = lambda record: None,
+        run_id: str | None = None,
+        now: Clock = utcnow,
+    ):
+        self.store = store
+        self._make_github = github
+        self._github: GitHub | None = None
+        self._github_error: GitHubError | None = None
+        self.org = org
+        self.options = options
+        self.log = log
+        self.run_id = run_id or secrets.token_hex(8)
+        self.now = now
+
+    def github(self) -> GitHub:
+        """Built on first need (a batch of skips needs no token), and its failure remembered."""
+        if self._github_error is not None:
+            raise self._github_error
+        if self._github is None:
+            try:
+                self._github = self._make_github()
+            except GitHubError as e:
+                self._github_error = e
+                raise
+        return self._github
+
+    def approve(self, slug: str) -> ApproveResult:
+        try:
+            check_slug(slug)
+            project, moved = self._transition(slug)
+        except TransitionNotAllowed as e:
+            return ApproveResult(slug, "none", self.store.get(slug), error=e, exit_code=e.exit_code)
+        except SpecctlError as e:
+            return ApproveResult(slug, "none", error=e, exit_code=e.exit_code)
+        if self.options.dry_run:
+            result = self._predict(project)
+        else:
+            result = self._ensure_repo(project)
+        result.approved_now = moved
+        has_repo = result.github_repo or (result.project and result.project.github_repo)
+        if self.options.require_repo and not has_repo and result.exit_code == EXIT_OK:
+            result.exit_code = EXIT_NO_REPO
+        return result
+
+    def _transition(self, slug: str) -> tuple[Project, bool]:
+        """interviewing → review, committed before anything else; review stays (idempotent)."""
+        while True:
+            project = self.store.require(slug)
+            if project.spec_status == "review":
+                return project, False
+            if project.spec_status in PAST_REVIEW:
+                raise TransitionNotAllowed(
+                    f"{slug} is {project.spec_status}: past review, nothing to approve "
+                    f"(`specctl show {slug}` has its history)"
+                )
+            if self.options.dry_run:
+                return replace(project, spec_status="review"), True
+            if self.store.set_status(slug, expected=project.spec_status, new="review"):
+                return self.store.require(slug), True
+            # Another process moved it between our read and write: look again.
+
+    def _ensure_repo(self, project: Project) -> ApproveResult:
+        slug = project.slug
+        if project.github_repo:
+            return ApproveResult(slug, "skipped", project)
+        if self.options.no_repo:
+            return ApproveResult(slug, "none", project)
+        try:
+            github = self.github()
+            attempts = StoreAttemptLog(self.store, slug, self.run_id)
+            repo = self._find_earlier(github, attempts)
+            if repo is not None:
+                adopted = True
+            else:
+                created = github.create_org_repo(self.org, slug, project.description, attempts)
+                repo, adopted = created.repo, created.adopted
+        except GitHubError as e:
+            return self._failed(project, e)
+        return self._link(project, repo, adopted)
+
+    def _find_earlier(self, github: GitHub, attempts: StoreAttemptLog) -> Repo | None:
+        """A run cut off after GitHub created the repo left its attempt on record: look that
+        name up and adopt it, rather than meeting a 422 and making a suffixed twin."""
+        for name in attempts.earlier_names():
+            repo = github.get_repo(self.org, name)
+            if repo is not None and attempts.may_adopt(repo, own_post_may_have_landed=True):
+                return repo
+        return None
+
+    def _link(self, project: Project, repo: Repo, adopted: bool) -> ApproveResult:
+        kind, action = ("repo_adopted", "adopted") if adopted else ("repo_created", "created")
+        details = {"private": repo.private, "html_url": repo.html_url}
+        linked = self.store.link_repo_if_unset(project.slug, repo.full_name, kind=kind, details=details)
+        now = self.store.require(project.slug)
+        if linked or (now.github_repo or "").lower() == repo.full_name.lower():
+            return ApproveResult(project.slug, action, now)
+        # A manual set-repo landed while we were creating: it wins (SPEC step 5).
+        self.store.add_event(
+            project.slug, "repo_superseded", {"repo": repo.full_name, "kept": now.github_repo}
+        )
+        note = f"{repo.full_name} was {action} but {now.github_repo} was set meanwhile and kept"
+        return ApproveResult(project.slug, "skipped", now, notes=[note])
+
+    def _failed(self, project: Project, error: GitHubError) -> ApproveResult:
+        details = {"code": error.code, "http_status": error.http_status, "message": error.message}
+        self.store.add_event(project.slug, "repo_create_failed", details)
+        self.log(
+            {
+                "event": "repo_create_failed",
+                "slug": project.slug,
+                "status": error.http_status,
+                "github_error": {"code": error.code, "message": error.message},
+            }
+        )
+        return ApproveResult(project.slug, "failed", self.store.require(project.slug), error=error)
+
+    def _predict(self, project: Project) -> ApproveResult:
+        """--dry-run: what the real run would do, learned with GETs only."""
+        slug = project.slug
+        if project.github_repo:
+            return ApproveResult(slug, "skipped", project)
+        if self.options.no_repo:
+            return ApproveResult(slug, "none", project)
+        try:
+            github = self.github()
+            attempts = StoreAttemptLog(self.store, slug, self.run_id)
+            repo = self._find_earlier(github, attempts)
+            if repo is not None:
+                return ApproveResult(slug, "adopted", project, github_repo=repo.full_name)
+            github.org(self.org)
+            taken = github.get_repo(self.org, slug)
+        except GitHubError as e:
+            return ApproveResult(slug, "failed", project, error=e)
+        result = ApproveResult(slug, "created", project, github_repo=f"{self.org}/{slug}")
+        if taken is not None:
+            result.github_repo = None
+            result.notes.append(f"{taken.full_name} exists: a suffixed name {slug}-xxxx would be tried")
+        return result
+
+
+def approve_all(
+    approver: Approver, slugs: Iterable[str], on_result: Callable[[ApproveResult], None] | None = None
+) -> tuple[list[ApproveResult], int]:
+    """Approve each slug once (duplicates dropped), all of them whatever fails; the exit code
+    is the highest of the per-slug codes."""
+    results = []
+    for slug in dict.fromkeys(slugs):
+        result = approver.approve(slug)
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results, max((r.exit_code for r in results), default=EXIT_OK)
+
+
+def read_slugs(lines: Iterable[str]) -> Iterator[str]:
+    """Slugs one per line; blank lines and `#` comments skipped."""
+    for line in lines:
+        text = line.split("#", 1)[0].strip()
+        if text:
+            yield text
