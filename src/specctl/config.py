@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from specctl.errors import GITHUB_TOKEN_MISSING, ConfigError, GitHubError
+from specctl.errors import GITHUB_TOKEN_MISSING, BadInput, ConfigError, GitHubError
 from specctl.names import check_owner
 
 DEFAULT_ORG = "auditmos-projects"
@@ -53,7 +53,10 @@ def _text(value: Any) -> str:
 
 
 def _org(value: Any) -> str:
-    return check_owner(_text(value), "org")
+    try:
+        return check_owner(_text(value), "org")
+    except BadInput as e:
+        raise ValueError(e.message) from None
 
 
 def _api_url(value: Any) -> str:

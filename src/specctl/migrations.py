@@ -8,6 +8,7 @@ that has shipped: add a new one.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -106,4 +107,21 @@ def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> None:
             conn.execute("ROLLBACK")
         raise
     if version == 0:
-        conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers and one writer share the file
+        _enable_wal(conn)
+
+
+def _enable_wal(conn: sqlite3.Connection, seconds: float = 10.0) -> None:
+    """WAL lets readers and one writer share the file; the mode is stored in the file, so this
+    runs once per store. Switching needs the file to itself and SQLite does not wait for that
+    (no busy handler), so when processes race to create the store, wait here."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")  # an in-memory store answers "memory"
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e):
+                raise
+        if time.monotonic() > deadline:
+            return  # still correct without WAL, only less concurrent
+        time.sleep(0.02)
