@@ -44,6 +44,7 @@ class Runtime:
         self.now = now
         self.sleep = sleep
         self._store: Store | None = None
+        self._github: GitHub | None = None
 
     @cached_property
     def output(self) -> Output:
@@ -73,7 +74,7 @@ class Runtime:
 
         self.check_github_config()
         s = self.settings
-        return GitHub.connect(
+        self._github = GitHub.connect(
             s.api_url,
             self.token(),
             timeout=s.timeout,
@@ -82,3 +83,11 @@ class Runtime:
             concurrency=s.concurrency,
             sleep=self.sleep,
         )
+        return self._github
+
+    def close(self) -> None:
+        """Close the store (checkpointing its WAL) and the HTTP connections."""
+        if self._github is not None:
+            self._github.close()
+        if self._store is not None:
+            self._store.close()

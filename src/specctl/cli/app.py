@@ -38,6 +38,10 @@ class State:
         self._make_runtime = make_runtime
         self._runtime: Runtime | None = None
 
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+
     @property
     def runtime(self) -> Runtime:
         if self._runtime is None:
@@ -112,6 +116,13 @@ def run(argv: Sequence[str], make_runtime: Callable[[Options], Runtime] = Runtim
     from specctl.cli import commands  # noqa: F401  (registers the commands)
 
     state = State(make_runtime)
+    try:
+        return _run(state, argv)
+    finally:
+        state.close()
+
+
+def _run(state: State, argv: Sequence[str]) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(
