@@ -17,11 +17,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ghdouble import GitHubDouble  # noqa: E402
-
-from specctl.cli.app import run  # noqa: E402
-from specctl.runtime import Options, Runtime  # noqa: E402
-from specctl.store import Store  # noqa: E402
+from ghdouble import GitHubDouble
+from specctl.cli.app import run
+from specctl.runtime import Options, Runtime
+from specctl.store import Store
 
 ORG = "auditmos-projects"
 TOKEN = "ghp_canary0TESTTOKEN0abcdefghijklmnop"  # a canary: must never show up anywhere

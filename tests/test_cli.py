@@ -5,8 +5,8 @@ import stat
 import subprocess
 
 import pytest
-from conftest import TOKEN, file_hash, specctl_bin
 
+from conftest import TOKEN, file_hash, specctl_bin
 from specctl import __version__
 
 

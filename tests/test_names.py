@@ -11,7 +11,20 @@ def test_valid_slugs(slug):
 
 @pytest.mark.parametrize(
     "slug",
-    ["", "Acme", "acme portal", "acme--portal", "-acme", "acme-", "x" * 81, "café", "a_b", "a/b", "a\nb", "../x"],
+    [
+        "",
+        "Acme",
+        "acme portal",
+        "acme--portal",
+        "-acme",
+        "acme-",
+        "x" * 81,
+        "café",
+        "a_b",
+        "a/b",
+        "a\nb",
+        "../x",
+    ],
 )
 def test_invalid_slugs(slug):
     with pytest.raises(BadInput, match="invalid slug"):
