@@ -14,10 +14,12 @@ def test_add_prints_a_valid_slug_and_projects_lists_it(cli):
     added = cli("add", "Acme Portal", "--description", "Client portal")
     assert added.exit_code == 0
     slug = added.stdout.strip()
-    assert slug.startswith("acme-portal-") and len(slug) == len("acme-portal-") + 8
+    assert slug.startswith("acme-portal-")
+    assert len(slug) == len("acme-portal-") + 8
     listed = cli("projects")
     assert listed.stdout == f"{slug}\tinterviewing\t\t\tAcme Portal\n"
-    assert "Added" in added.stderr and "Added" not in added.stdout
+    assert "Added" in added.stderr
+    assert "Added" not in added.stdout
 
 
 def test_projects_json_and_filters(cli):
@@ -52,7 +54,8 @@ def test_show_piped_is_field_lines_then_event_lines(cli):
     cli("add", "Acme", "--slug", "acme")
     lines = cli("show", "acme").stdout.splitlines()
     assert lines[0] == "slug\tacme"
-    assert lines[-1].startswith("event\t") and "\tproject_added\t" in lines[-1]
+    assert lines[-1].startswith("event\t")
+    assert "\tproject_added\t" in lines[-1]
 
 
 def test_reopen_moves_review_back_and_refuses_past_review(cli):
@@ -141,7 +144,8 @@ def test_unusable_store_is_exit_1_naming_the_path(cli, db_path, setup, code, nee
         db_path.write_bytes(b"\x00garbage" * 300)
     result = cli("projects")
     assert result.exit_code == code
-    assert needle in result.stderr and str(db_path) in result.stderr
+    assert needle in result.stderr
+    assert str(db_path) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
@@ -151,7 +155,8 @@ def test_broken_config_is_exit_2_naming_file_and_line(cli, isolated):
     path.write_text('org = "x"\norg = = "y"\n')
     result = cli("projects")
     assert result.exit_code == 2
-    assert str(path) in result.stderr and "line 2" in result.stderr
+    assert str(path) in result.stderr
+    assert "line 2" in result.stderr
 
 
 def test_json_errors_are_a_document_on_stdout(cli):
@@ -180,7 +185,8 @@ def test_config_set_get_unset_and_path(cli, isolated):
 
 def test_config_set_token_reads_stdin_and_is_never_printed(cli, isolated):
     refused = cli("config", "set", "token", TOKEN)
-    assert refused.exit_code == 2 and "never taken from the command line" in refused.stderr
+    assert refused.exit_code == 2
+    assert "never taken from the command line" in refused.stderr
     assert cli("config", "set", "token", input=TOKEN + "\n").exit_code == 0
     path = isolated / "config" / "config.toml"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -188,7 +194,8 @@ def test_config_set_token_reads_stdin_and_is_never_printed(cli, isolated):
     assert "token\t****\tconfig" in shown.stdout
     assert TOKEN not in shown.stdout + shown.stderr
     got = cli("config", "get", "token")
-    assert got.exit_code == 2 and TOKEN not in got.stdout + got.stderr
+    assert got.exit_code == 2
+    assert TOKEN not in got.stdout + got.stderr
     assert cli("--json", "config", "show").stdout.count(TOKEN) == 0
 
 
@@ -214,4 +221,5 @@ def test_installed_console_script_runs_as_a_process(tmp_path):
     assert listed.returncode == 0
     assert listed.stdout.split("\t")[0] == slug
     missing = run("show", "nope")
-    assert missing.returncode == 3 and missing.stderr.startswith("specctl: error: no project")
+    assert missing.returncode == 3
+    assert missing.stderr.startswith("specctl: error: no project")

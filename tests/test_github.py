@@ -80,7 +80,8 @@ def test_create_401_is_unauthorized_with_the_fix(gh, httpx_mock):
     with pytest.raises(GitHubError) as e:
         gh.create_org_repo(ORG, "acme")
     assert (e.value.code, e.value.http_status, e.value.exit_code) == ("GITHUB_UNAUTHORIZED", 401, 4)
-    assert "Bad credentials" in e.value.message and "new one" in e.value.message
+    assert "Bad credentials" in e.value.message
+    assert "new one" in e.value.message
 
 
 def test_create_422_name_taken_retries_once_with_a_suffix(gh, httpx_mock):
@@ -139,7 +140,8 @@ def test_403_sso_gives_the_authorization_url(gh, httpx_mock):
     )  # fmt: skip
     with pytest.raises(GitHubError) as e:
         gh.create_org_repo(ORG, "acme")
-    assert e.value.code == "GITHUB_FORBIDDEN" and url in e.value.message
+    assert e.value.code == "GITHUB_FORBIDDEN"
+    assert url in e.value.message
 
 
 def test_404_org_is_not_found(gh, httpx_mock):
@@ -172,7 +174,8 @@ def test_primary_limit_beyond_max_wait_fails_fast_with_the_reset_time(gh, httpx_
     with pytest.raises(GitHubError) as e:
         gh.create_org_repo(ORG, "acme")
     assert e.value.code == "GITHUB_RATE_LIMITED"
-    assert "resets at" in e.value.message and "UTC" in e.value.message
+    assert "resets at" in e.value.message
+    assert "UTC" in e.value.message
     assert time_.slept == []
 
 
@@ -194,7 +197,8 @@ def test_secondary_limit_without_retry_after_waits_a_minute_or_fails(gh, httpx_m
     gh.max_wait = 30
     with pytest.raises(GitHubError) as e:
         gh.get_repo(ORG, "acme")
-    assert e.value.code == "GITHUB_RATE_LIMITED" and "secondary" in e.value.message
+    assert e.value.code == "GITHUB_RATE_LIMITED"
+    assert "secondary" in e.value.message
     assert time_.slept == []
 
 
@@ -249,7 +253,8 @@ def test_network_down_is_unavailable_after_three_tries(gh, httpx_mock):
         httpx_mock.add_exception(httpx.ConnectError("refused"), url=f"{API}/repos/{ORG}/acme")
     with pytest.raises(GitHubError) as e:
         gh.get_repo(ORG, "acme")
-    assert e.value.code == "GITHUB_UNAVAILABLE" and "cannot connect" in e.value.message
+    assert e.value.code == "GITHUB_UNAVAILABLE"
+    assert "cannot connect" in e.value.message
 
 
 def test_get_repo_404_is_none_and_canonical_case_is_kept(gh, httpx_mock):
