@@ -1,0 +1,35 @@
+"""doctor."""
+
+from __future__ import annotations
+
+import typer
+
+from specctl.cli.app import app, runtime
+from specctl.doctor import Doctor
+
+_MARKS = {"ok": "[green]✓[/]", "fail": "[red]✗[/]", "warn": "[yellow]![/]", "skip": "-"}
+
+
+@app.command(rich_help_panel="Setup")
+def doctor(ctx: typer.Context) -> None:
+    """Check the store, config, token and GitHub access, and say what to fix.
+
+    Exits 0 when every check passes, else with the code of the first failure.
+    Example: specctl doctor
+    """
+    rt = runtime(ctx)
+    checks, exit_code = Doctor(rt).run()
+    out = rt.output
+    if out.json_mode:
+        out.document({"checks": [c.to_dict() for c in checks], "exit_code": exit_code})
+    elif out.tty:
+        from rich.console import Console
+        from rich.markup import escape
+
+        console = Console(file=out.stdout, highlight=False)
+        for c in checks:
+            console.print(f"{_MARKS[c.status]} [bold]{c.name}[/]: {escape(c.detail)}")
+    else:
+        out.records((c.to_dict() for c in checks), ["name", "status", "detail"])
+    if exit_code:
+        raise typer.Exit(exit_code)

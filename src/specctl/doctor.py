@@ -1,0 +1,122 @@
+"""doctor: check store, config, token and GitHub access, and say what to fix.
+
+No Typer, no Rich: returns checks; the CLI prints them. Never creates a repo (the create
+permission is probed with an empty name, which GitHub refuses with 422 when it is allowed)
+and never prints the token, only where it came from and what kind it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from specctl.errors import EXIT_OK, SpecctlError
+
+if TYPE_CHECKING:
+    from specctl.runtime import Runtime
+
+TOKEN_KINDS = {
+    "ghp_": "classic personal access token",
+    "github_pat_": "fine-grained personal access token",
+    "gho_": "OAuth token (gh auth login)",
+    "ghs_": "GitHub App installation token",
+    "ghu_": "GitHub App user token",
+}
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok | fail | skip | warn
+    detail: str
+    exit_code: int = EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def token_kind(value: str) -> str:
+    for prefix, kind in TOKEN_KINDS.items():
+        if value.startswith(prefix):
+            return kind
+    return "token of unknown kind"
+
+
+class Doctor:
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+        self.checks: list[Check] = []
+
+    def run(self) -> tuple[list[Check], int]:
+        if self._check("config", self._config):
+            self._check("store", self._store)
+            if self._check("api_url", self._api_url) and self._check("token", self._token):
+                self._github_checks()
+        failed = [c.exit_code for c in self.checks if c.status == "fail"]
+        return self.checks, failed[0] if failed else EXIT_OK
+
+    def _check(self, name: str, probe: Callable[[], str]) -> bool:
+        try:
+            detail = probe()
+        except SpecctlError as e:
+            self.checks.append(Check(name, "fail", e.message, e.exit_code))
+            return False
+        self.checks.append(Check(name, "ok", detail))
+        return True
+
+    def _config(self) -> str:
+        s = self.rt.settings
+        where = f"[env.{s.env_name}] of " if s.env_name else ""
+        if not s.config.exists:
+            return f"no config file at {s.config.path} (defaults and environment); org {s.org}"
+        if s.config.readable_by_others:
+            self.checks.append(
+                Check(
+                    "config mode", "warn", f"others can read {s.config.path}: run chmod 600 {s.config.path}"
+                )
+            )
+        return f"{where}{s.config.path} parses; org {s.org}"
+
+    def _store(self) -> str:
+        path = self.rt.settings.db
+        if not path.exists():
+            return f"{path} does not exist yet; the first `specctl add` creates it"
+        store = self.rt.store(create=False)
+        count = sum(1 for _ in store.projects())
+        return f"{path} opens and is migrated ({count} projects)"
+
+    def _api_url(self) -> str:
+        self.rt.check_github_config()
+        return self.rt.settings.api_url
+
+    def _token(self) -> str:
+        token = self.rt.token()
+        return f"from {token.source} ({token_kind(token.value)})"
+
+    def _github_checks(self) -> None:
+        org = self.rt.settings.org
+        gh = self.rt.github()
+
+        def user() -> str:
+            data, scopes = gh.user()
+            extra = f"; scopes: {scopes}" if scopes is not None else ""
+            return f"authenticated as {data.get('login')}{extra}"
+
+        def org_access() -> str:
+            gh.org(org)
+            role = gh.membership_role(org)
+            return f"{org} is visible" + (f"; you are {role}" if role else "")
+
+        def can_create() -> str:
+            gh.check_create_permission(org)
+            return f"the token may create repos in {org}"
+
+        def rate() -> str:
+            core = gh.rate_limit()
+            return f"{core.get('remaining')} of {core.get('limit')} requests left this hour"
+
+        if self._check("github user", user):
+            if self._check("org", org_access):
+                self._check("create repos", can_create)
+            self._check("rate limit", rate)

@@ -1,0 +1,102 @@
+"""set-repo (the manual override) and list-repos (what the token reaches, joined with the store).
+
+No Typer, no Rich. The store is read and written here; GitHub is only asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from specctl.errors import GITHUB_NOT_FOUND, GitHubError
+from specctl.names import check_slug, parse_repo
+from specctl.store import Project, Store
+
+if TYPE_CHECKING:
+    from specctl.github import GitHub
+
+
+@dataclass(frozen=True)
+class RepoChange:
+    before: Project
+    after: Project
+
+    @property
+    def changed(self) -> bool:
+        return self.before.github_repo != self.after.github_repo
+
+
+def set_repo(store: Store, github: Callable[[], GitHub] | None, slug: str, value: str) -> RepoChange:
+    """Link `slug` to OWNER/NAME by hand (`github=None`: without asking GitHub). GitHub's
+    canonical `full_name` is recorded, as `manual`; approve never overwrites it."""
+    check_slug(slug)
+    owner, name = parse_repo(value)
+    current = store.require(slug)  # an unknown slug fails before any request
+    full_name = f"{owner}/{name}"
+    if github is not None:
+        repo = github().get_repo(owner, name)
+        if repo is None:
+            raise GitHubError(
+                GITHUB_NOT_FOUND,
+                f"repo {full_name} not found, or the token can't see it "
+                "(check the name, or set it anyway with --no-verify)",
+                http_status=404,
+            )
+        full_name = repo.full_name
+    if current.github_repo == full_name and current.repo_source == "manual":
+        return RepoChange(current, current)
+    before, after = store.set_manual_repo(slug, full_name)
+    return RepoChange(before, after)
+
+
+def clear_repo(store: Store, slug: str) -> RepoChange:
+    """Unlink the repo (GitHub keeps it); the next approve creates a new one."""
+    check_slug(slug)
+    current = store.require(slug)
+    if current.github_repo is None:
+        return RepoChange(current, current)
+    before, after = store.set_manual_repo(slug, None)
+    return RepoChange(before, after)
+
+
+@dataclass(frozen=True)
+class RepoListing:
+    rows: list[dict[str, Any]]  # full_name, visibility, slug, repo_source
+    unseen: list[tuple[str, str]]  # (slug, github_repo) of linked projects not in the listing
+
+
+def list_repos(
+    store: Store,
+    github: GitHub,
+    *,
+    owner: str | None = None,
+    limit: int | None = None,
+    linked: bool | None = None,
+    on_page: Callable[[int, int | None], None] | None = None,
+) -> RepoListing:
+    """The repos GitHub lists, each with the project it is linked to (if any)."""
+    links = store.repo_links()
+    repos = github.list_repos(owner, limit=limit, on_page=on_page)
+    rows = []
+    for repo in repos:
+        slug, source = links.get(repo.full_name.lower(), (None, None))
+        if linked is None or linked == (slug is not None):
+            rows.append(
+                {
+                    "full_name": repo.full_name,
+                    "visibility": repo.visibility,
+                    "slug": slug,
+                    "repo_source": source,
+                }
+            )
+    unseen: list[tuple[str, str]] = []
+    if limit is None:  # only a complete listing can say a repo is missing
+        listed = {repo.full_name.lower() for repo in repos}
+        prefix = f"{owner.lower()}/" if owner else ""
+        unseen = sorted(
+            (slug, name)
+            for name, (slug, _) in links.items()
+            if name.startswith(prefix) and name not in listed
+        )
+    return RepoListing(rows, unseen)
