@@ -6,7 +6,14 @@ from datetime import timedelta
 import pytest
 
 from conftest import ORG, TOKEN, file_hash
-from specctl.approve import ApproveOptions, Approver, StoreAttemptLog, approve_all, read_slugs
+from specctl.approve import (
+    ApproveOptions,
+    Approver,
+    LinkedMeanwhile,
+    StoreAttemptLog,
+    approve_all,
+    read_slugs,
+)
 from specctl.config import Token
 from specctl.errors import GITHUB_TOKEN_MISSING, GitHubError
 from specctl.github import GitHub, Repo
@@ -179,7 +186,7 @@ def test_lost_answer_is_adopted_in_the_same_run(store, gh_double, double, clock)
     result = approver(store, gh_double, clock).approve("acme")
     assert (result.action, store.require("acme").github_repo) == ("adopted", f"{ORG}/acme")
     assert double.created == [f"{ORG}/acme"]
-    assert store.attempts("acme") == []
+    assert [a.name for a in store.attempts("acme")] == ["acme"]
 
 
 def test_a_run_cut_off_after_github_created_the_repo_is_adopted_next_time(store, gh_double, double, clock):
@@ -285,6 +292,20 @@ def test_attempt_log_adopts_only_what_an_earlier_attempt_may_have_made(store, cl
     old = repo("acme", clock.now - timedelta(minutes=5))
     assert log.may_adopt(old, own_post_may_have_landed=True) is False
     assert stamp(clock.now) in [stamp(a.at) for a in store.attempts("acme")]
+
+
+def test_attempt_log_stops_posting_once_the_project_has_a_repo(store, clock):
+    add(store)
+    store.set_manual_repo("acme", "client/portal")
+    with pytest.raises(LinkedMeanwhile):
+        StoreAttemptLog(store, "acme", "run").before_post("acme")
+
+
+def test_attempt_log_adopts_what_a_racing_process_recorded(store, clock):
+    add(store)
+    store.link_repo_if_unset("acme", f"{ORG}/acme", kind="repo_created", details={})
+    old = repo("acme", clock.now - timedelta(days=1))
+    assert StoreAttemptLog(store, "acme", "run").may_adopt(old, own_post_may_have_landed=False) is True
 
 
 def test_attempt_log_reuses_a_racing_runs_suffix(store, clock):

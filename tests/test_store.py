@@ -63,13 +63,15 @@ def test_link_repo_if_unset_never_overwrites(store):
     assert (project.github_repo, project.repo_source) == ("client/portal", "manual")
 
 
-def test_link_repo_clears_attempts(store):
+def test_attempts_are_recorded_only_while_the_project_has_no_repo(store):
     add(store)
-    store.record_attempt("acme", "acme", "run1")
+    assert store.record_attempt("acme", "acme", "run1") is None
     assert [a.name for a in store.attempts("acme")] == ["acme"]
     assert store.link_repo_if_unset("acme", "org/acme", kind="repo_created", details={}) is True
-    assert store.attempts("acme") == []
-    assert store.require("acme").repo_source == "auto"
+    assert store.record_attempt("acme", "acme-x1y2", "run2") == "org/acme"
+    assert [a.name for a in store.attempts("acme")] == ["acme"]  # kept as evidence for racers
+    store.set_manual_repo("acme", None)
+    assert store.attempts("acme") == []  # after --clear they no longer speak for the project
 
 
 def test_projects_filters(store):

@@ -64,6 +64,15 @@ class ApproveResult:
         }
 
 
+class LinkedMeanwhile(Exception):
+    """The project got a repo (another process's, or a manual set-repo) while we were at it:
+    stop before posting anything more."""
+
+    def __init__(self, repo: str):
+        super().__init__(repo)
+        self.repo = repo
+
+
 class StoreAttemptLog:
     """Records each POST in the store before it is sent, and says when an existing repo is
     this project's own: a POST of that name may have landed (an earlier attempt on record)
@@ -75,9 +84,14 @@ class StoreAttemptLog:
         self.run_id = run_id
 
     def before_post(self, name: str) -> None:
-        self.store.record_attempt(self.slug, name, self.run_id)
+        linked = self.store.record_attempt(self.slug, name, self.run_id)
+        if linked is not None:
+            raise LinkedMeanwhile(linked)
 
     def may_adopt(self, repo: Repo, own_post_may_have_landed: bool) -> bool:
+        linked = self.store.require(self.slug).github_repo
+        if linked is not None and linked.lower() == repo.full_name.lower():
+            return True  # a racing process created and recorded it
         attempts = [a for a in self.store.attempts(self.slug) if a.name.lower() == repo.name.lower()]
         if not own_post_may_have_landed:
             # The POST that was just refused with "name already exists" did not make it.
@@ -188,6 +202,9 @@ class Approver:
                 repo, adopted = created.repo, created.adopted
         except GitHubError as e:
             return self._failed(project, e)
+        except LinkedMeanwhile as e:
+            note = f"{e.repo} was linked by another run meanwhile"
+            return ApproveResult(slug, "skipped", self.store.require(slug), notes=[note])
         return self._link(project, repo, adopted)
 
     def _find_earlier(self, github: GitHub, attempts: StoreAttemptLog) -> Repo | None:

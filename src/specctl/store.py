@@ -238,7 +238,8 @@ class Store:
                 (full_name, at, slug),
             ).rowcount
             if changed:
-                self.conn.execute("DELETE FROM repo_attempts WHERE project_slug = ?", (slug,))
+                # The attempts stay: a process racing on this project needs them as evidence
+                # that the repo its POST was refused for is this project's own.
                 self._event(db, slug, kind, {"repo": full_name, **details}, at)
         return bool(changed)
 
@@ -262,11 +263,16 @@ class Store:
             after = self.require(slug)
         return before, after
 
-    def record_attempt(self, slug: str, name: str, run_id: str) -> None:
+    def record_attempt(self, slug: str, name: str, run_id: str) -> str | None:
+        """Record that `name` is about to be POSTed for `slug`, unless the project has a repo
+        by now: then record nothing and return that repo (checked and written atomically)."""
         with self._write() as db:
-            db.table("repo_attempts").insert(
-                {"project_slug": slug, "name": name, "at": stamp(self.now()), "run_id": run_id}
-            )
+            linked = self.require(slug).github_repo
+            if linked is None:
+                db.table("repo_attempts").insert(
+                    {"project_slug": slug, "name": name, "at": stamp(self.now()), "run_id": run_id}
+                )
+        return linked
 
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
         with self._write() as db:
