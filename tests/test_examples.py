@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import ORG
 from e2e import specctl, tsv
 
@@ -17,7 +18,9 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 def example(name, *args):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(["bash", str(EXAMPLES / name), *args], capture_output=True, text=True, env=env, timeout=60)
+    done = subprocess.run(
+        ["bash", str(EXAMPLES / name), *args], capture_output=True, text=True, env=env, timeout=60
+    )
     return done.returncode, done.stdout, done.stderr
 
 
@@ -37,7 +40,9 @@ def test_approve_stale_approves_only_old_interviewing_specs(github_env, db_path)
     for slug in ("old", "new", "old-review"):
         specctl("add", slug, "--slug", slug)
     conn = sqlite3.connect(db_path)
-    conn.execute("UPDATE projects SET created_at = '2020-01-01T00:00:00Z' WHERE slug IN ('old', 'old-review')")
+    conn.execute(
+        "UPDATE projects SET created_at = '2020-01-01T00:00:00Z' WHERE slug IN ('old', 'old-review')"
+    )
     conn.execute("UPDATE projects SET spec_status = 'review' WHERE slug = 'old-review'")
     conn.commit()
     conn.close()
