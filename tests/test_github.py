@@ -364,3 +364,13 @@ def test_pagination_pointing_at_another_host_is_refused(gh, httpx_mock):
 def test_token_is_in_no_repr(gh):
     assert TOKEN not in repr(gh.client.auth)
     assert TOKEN not in repr(gh.client.headers)
+
+
+def test_name_taken_by_a_repo_the_token_cannot_see_moves_on_to_a_suffix(gh, httpx_mock):
+    # GitHub says the name exists, but GET cannot see it (a fine-grained token limited to some
+    # repos): it is not ours to adopt and re-posting the same name would never end.
+    httpx_mock.add_response(method="POST", url=CREATE, status_code=422, json=NAME_TAKEN)
+    httpx_mock.add_response(url=f"{API}/repos/{ORG}/acme", status_code=404, json={"message": "Not Found"})
+    suffixed = {"name": "acme-x7k2", "description": "", "private": True, "auto_init": False}
+    httpx_mock.add_response(method="POST", url=CREATE, match_json=suffixed, status_code=201, json=repo_json("acme-x7k2"))
+    assert gh.create_org_repo(ORG, "acme").repo.name == "acme-x7k2"

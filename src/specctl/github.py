@@ -205,7 +205,7 @@ class GitHub:
             existing = self.get_repo(org, candidate)
             if existing is not None and log.may_adopt(existing, own_post_may_have_landed=landed):
                 return Created(existing, adopted=True)
-            if existing is None:  # the POST did not land: try the same name again
+            if landed and existing is None:  # the POST did not land: try the same name again
                 if unknown_outcomes >= TRIES:
                     status = response.status_code if response is not None else None
                     raise GitHubError(
@@ -216,6 +216,7 @@ class GitHub:
                     )
                 self.sleep(self.backoff * 2 ** (unknown_outcomes - 1))
                 continue
+            # The name is taken by a repo that is not ours (or that the token cannot see).
             if candidate != name:  # the suffixed name is taken too
                 raise GitHubError(
                     GITHUB_REPO_NAME_TAKEN,
