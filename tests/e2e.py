@@ -38,6 +38,7 @@ def start(*args: str, input: str | None = None, **env: str) -> subprocess.Popen[
         assert proc.stdin is not None
         proc.stdin.write(input)
         proc.stdin.close()
+        proc.stdin = None  # so that communicate() does not flush it again
     return proc
 
 

@@ -372,5 +372,7 @@ def test_name_taken_by_a_repo_the_token_cannot_see_moves_on_to_a_suffix(gh, http
     httpx_mock.add_response(method="POST", url=CREATE, status_code=422, json=NAME_TAKEN)
     httpx_mock.add_response(url=f"{API}/repos/{ORG}/acme", status_code=404, json={"message": "Not Found"})
     suffixed = {"name": "acme-x7k2", "description": "", "private": True, "auto_init": False}
-    httpx_mock.add_response(method="POST", url=CREATE, match_json=suffixed, status_code=201, json=repo_json("acme-x7k2"))
+    httpx_mock.add_response(
+        method="POST", url=CREATE, match_json=suffixed, status_code=201, json=repo_json("acme-x7k2")
+    )
     assert gh.create_org_repo(ORG, "acme").repo.name == "acme-x7k2"
