@@ -130,7 +130,7 @@ def _run(state: State, argv: Sequence[str]) -> int:
         )
     except SpecctlError as e:
         state.runtime.output.error(e)
-        if state.options.verbose:
+        if state.options.verbose and e.exit_code == EXIT_FAILED:  # not for the user's own mistakes
             traceback.print_exc()
         return e.exit_code
     except _ClickException as e:

@@ -78,7 +78,7 @@ def _explain(out: Output, result: ApproveResult, dry_run: bool) -> None:
     repo = result.github_repo or (result.project.github_repo if result.project else None)
     error = result.error
     if error is not None and result.action == "none":
-        out.warn(f"{result.slug}: {error.message}")
+        out.warn(error.message)  # it names the slug, quoted and escaped where it is not a slug
         return
     approved = f"{result.slug} {would}approved" if result.approved_now else f"{result.slug} in review"
     if error is not None:

@@ -1,0 +1,181 @@
+"""Hostile input, generated (hypothesis) and named: every command answers with its documented
+exit code, exactly one line on stderr, no traceback, and leaves the store byte-identical unless
+it was meant to write."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import file_hash
+from specctl.names import is_slug, parse_repo
+from specctl.store import STATUSES
+
+NAMED = [
+    "", " ", "../../etc/passwd", "'; DROP TABLE projects; --", "--json", "--db", "-v", "--flag=1",
+    "a\x00b", "line\nbreak", "tab\there", "x" * 10_000, "ünïcödé", "🚀", "Acme/Portal", "acme--x",
+    "-acme", "acme-", "ACME", "a" * 81, "%s%n", "${HOME}", "$(rm -rf /)", "\\", "null", "existing",
+    "https://github.com/acme/portal.git", "git@github.com:acme/x.git", "acme/..", "a/b/c", "/", "acme/",
+]  # fmt: skip
+hostile = st.one_of(
+    st.sampled_from(NAMED), st.text(max_size=120), st.from_regex(r"[a-z0-9-]{1,90}", fullmatch=True)
+)
+HYPOTHESIS = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture
+def seeded(cli, db_path):
+    assert cli("add", "Existing", "--slug", "existing").exit_code == 0
+    return db_path
+
+
+def one_clean_line(result):
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def refused(result, db_path, before, *codes):
+    assert result.exit_code in codes, (result.exit_code, result.stderr)
+    one_clean_line(result)
+    assert file_hash(db_path) == before
+
+
+def option_like(value):
+    return value.startswith("-") and value != "-"
+
+
+@HYPOTHESIS
+@given(value=hostile)
+def test_show(cli, seeded, value):
+    before = file_hash(seeded)
+    result = cli("show", value)
+    if value == "existing":
+        assert result.exit_code == 0
+    else:
+        refused(result, seeded, before, 3 if is_slug(value) else 2)
+        assert result.stdout == "" or value == "--json"  # --json is the global option: a JSON error
+
+
+@HYPOTHESIS
+@given(name=hostile)
+def test_add_name(cli, seeded, name):
+    before = file_hash(seeded)
+    result = cli("add", name)
+    if result.exit_code == 0:
+        assert is_slug(result.stdout.strip())
+        assert not option_like(name)
+    else:
+        refused(result, seeded, before, 2)
+
+
+@HYPOTHESIS
+@given(slug=hostile)
+def test_add_slug(cli, seeded, slug):
+    before = file_hash(seeded)
+    result = cli("add", "Name", "--slug", slug)
+    if is_slug(slug) and slug != "existing" and result.exit_code == 0:
+        assert result.stdout == f"{slug}\n"
+        assert cli("show", slug).exit_code == 0
+    else:
+        refused(result, seeded, before, 2)
+
+
+@HYPOTHESIS
+@given(repo=hostile)
+def test_set_repo(cli, seeded, repo):
+    before = file_hash(seeded)
+    result = cli("set-repo", "existing", repo, "--no-verify")
+    try:
+        owner, name = parse_repo(repo)
+        valid = not option_like(repo)
+    except Exception:
+        valid = False
+    if valid:
+        assert result.exit_code == 0
+        assert result.stdout.split("\t")[2] == f"{owner}/{name}"
+    else:
+        refused(result, seeded, before, 2)
+
+
+@HYPOTHESIS
+@given(slug=hostile)
+def test_approve(cli, seeded, slug):
+    before = file_hash(seeded)
+    result = cli("approve", slug, "--no-repo")
+    if slug == "existing":
+        assert result.exit_code == 0
+    elif option_like(slug) or slug == "":
+        refused(result, seeded, before, 2, 3)
+    else:
+        refused(result, seeded, before, 3 if is_slug(slug) else 2)
+        assert result.stdout.endswith("\tnone\n")
+
+
+@HYPOTHESIS
+@given(status=hostile)
+def test_projects_status(cli, seeded, status):
+    before = file_hash(seeded)
+    result = cli("projects", "--status", status)
+    if status in STATUSES:
+        assert result.exit_code == 0
+    else:
+        refused(result, seeded, before, 2)
+
+
+@HYPOTHESIS
+@given(text=st.one_of(st.text(max_size=200), st.sampled_from([
+    "org = ", "org = 1", "pace = -1", "[env]\nx = 1", "[env.a]\ntoken = 'x'", "concurrency = 1.5",
+    "api_url = 'ftp://x'", "db = ''", "\x00", "[[org]]", "org = 'a'\norg = 'b'", "timeout = true",
+])))  # fmt: skip
+def test_config_file(cli, seeded, isolated, text):
+    path = isolated / "config" / "config.toml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    before = file_hash(seeded)
+    result = cli("projects")
+    if result.exit_code != 0:
+        refused(result, seeded, before, 2)
+        assert str(path) in result.stderr or "SPECCTL" in result.stderr or "=" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["directory", "truncated", "not sqlite", "newer", "locked"])
+def test_unusable_stores(cli, seeded, kind, monkeypatch):
+    import sqlite3
+
+    monkeypatch.setenv("SPECCTL_BUSY_TIMEOUT", "0.2")
+    from specctl.migrations import SCHEMA_VERSION
+
+    cli("projects")  # let the WAL be checkpointed by a clean close
+    holder = None
+    if kind == "directory":
+        seeded.unlink()
+        seeded.mkdir()
+    elif kind == "truncated":
+        seeded.write_bytes(seeded.read_bytes()[:1000])
+    elif kind == "not sqlite":
+        seeded.write_text("just text\n" * 500)
+    elif kind == "newer":
+        conn = sqlite3.connect(seeded)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+        conn.commit()
+        conn.close()
+    else:
+        holder = sqlite3.connect(seeded, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    before = file_hash(seeded)
+    try:
+        for args in (
+            ["add", "X"],
+            ["approve", "existing", "--no-repo"],
+            ["set-repo", "existing", "a/b", "--no-verify"],
+        ):
+            result = cli(*args)
+            assert result.exit_code == 1, result.stderr
+            one_clean_line(result)
+            assert str(seeded) in result.stderr
+            assert file_hash(seeded) == before
+    finally:
+        if holder is not None:
+            holder.execute("ROLLBACK")
