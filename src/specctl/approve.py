@@ -11,7 +11,6 @@ No Typer, no Rich: the CLI prints what this returns. SPEC "approve, step by step
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -135,7 +134,7 @@ class Approver:
         self.org = org
         self.options = options
         self.log = log
-        self.run_id = run_id or secrets.token_hex(8)
+        self.run_id = run_id or _new_run_id()
         self.now = now
 
     def github(self) -> GitHub:
@@ -279,6 +278,12 @@ def approve_all(
         if on_result:
             on_result(result)
     return results, max((r.exit_code for r in results), default=EXIT_OK)
+
+
+def _new_run_id() -> str:
+    import secrets  # here, not at the top: start-up time counts
+
+    return secrets.token_hex(8)
 
 
 def read_slugs(lines: Iterable[str]) -> Iterator[str]:

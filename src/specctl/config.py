@@ -7,10 +7,7 @@ The token has its own order: GH_TOKEN > GITHUB_TOKEN > config `token` (file must
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import shutil
-import subprocess
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -246,6 +243,8 @@ def _parse(key: Key, value: Any, source: str) -> Any:
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress  # here, not at the top: start-up time counts
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -300,6 +299,9 @@ def resolve_token(
 
 def gh_auth_token(api_host: str) -> str | None:
     """The token of the GitHub CLI, when it is installed and logged in to this host."""
+    import shutil
+    import subprocess
+
     if shutil.which("gh") is None:
         return None
     host = "github.com" if api_host == "api.github.com" else api_host

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable
 
 from specctl.errors import BadInput, shown
@@ -23,6 +22,8 @@ _GITHUB_URL = re.compile(r"(?:https?://(?:www\.)?github\.com/|git@github\.com:)(
 
 
 def random_hex8() -> str:
+    import secrets  # here, not at the top: start-up time counts
+
     return secrets.token_hex(4)
 
 

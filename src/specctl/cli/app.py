@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
@@ -131,7 +130,7 @@ def _run(state: State, argv: Sequence[str]) -> int:
     except SpecctlError as e:
         state.runtime.output.error(e)
         if state.options.verbose and e.exit_code == EXIT_FAILED:  # not for the user's own mistakes
-            traceback.print_exc()
+            _print_traceback()
         return e.exit_code
     except _ClickException as e:
         return _usage_error(state, e)
@@ -144,9 +143,16 @@ def _run(state: State, argv: Sequence[str]) -> int:
             SpecctlError(f"internal error: {type(e).__name__}: {e} (run with --verbose for details)")
         )
         if state.options.verbose:
-            traceback.print_exc()
+            _print_traceback()
         return EXIT_FAILED
     return result if isinstance(result, int) else 0
+
+
+def _print_traceback() -> None:
+    """The traceback of the error being handled, without local variables."""
+    import traceback
+
+    traceback.print_exc()
 
 
 def _usage_error(state: State, e: Exception) -> int:

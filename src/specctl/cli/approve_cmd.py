@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from specctl.approve import ApproveOptions, Approver, ApproveResult, approve_all, read_slugs
 from specctl.cli.app import app, runtime
 from specctl.cli.params import complete_slug
 from specctl.errors import BadInput
 from specctl.output import Output
+
+if TYPE_CHECKING:
+    from specctl.approve import ApproveResult
 
 APPROVE_COLUMNS = ["slug", "spec_status", "github_repo", "action"]
 
@@ -40,6 +42,8 @@ def approve(
 
     Example: specctl projects --status interviewing | cut -f1 | specctl approve --stdin
     """
+    from specctl.approve import ApproveOptions, Approver, approve_all, read_slugs
+
     rt = runtime(ctx)
     wanted = list(slugs or [])
     if stdin:
