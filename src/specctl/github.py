@@ -9,18 +9,14 @@ repo up, never by posting blindly again (GITHUB.md "Unknown outcomes").
 
 from __future__ import annotations
 
-import secrets
-import string
 import time
 from collections.abc import Callable, Generator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import httpx
-
 from specctl import __version__
+from specctl._httpx import httpx
 from specctl.config import Token, is_loopback
 from specctl.errors import (
     GITHUB_FORBIDDEN,
@@ -36,10 +32,12 @@ from specctl.errors import (
 PER_PAGE = 100
 TRIES = 3  # reads: tries in all; creates: POSTs with an unknown outcome, per project per run
 RATE_LIMIT_TRIES = 3
-_SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
+_SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def random_suffix() -> str:
+    import secrets
+
     return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(4))
 
 
@@ -251,6 +249,8 @@ class GitHub:
         if last and total and self.concurrency > 1:
             wanted = total if limit is None else min(total, -(-limit // PER_PAGE))
             urls = [str(httpx.URL(last).copy_set_param("page", str(p))) for p in range(2, wanted + 1)]
+            from concurrent.futures import ThreadPoolExecutor
+
             with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
                 for done, page in enumerate(pool.map(self._get_page, urls), 2):
                     repos.extend(page)
