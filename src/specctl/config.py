@@ -8,7 +8,6 @@ The token has its own order: GH_TOKEN > GITHUB_TOKEN > config `token` (file must
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +132,8 @@ class ConfigFile:
 
 
 def read_config(path: Path) -> ConfigFile:
+    import tomllib  # here, not at the top: most runs have no config file to parse
+
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
