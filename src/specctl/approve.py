@@ -11,6 +11,7 @@ No Typer, no Rich: the CLI prints what this returns. SPEC "approve, step by step
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -281,9 +282,7 @@ def approve_all(
 
 
 def _new_run_id() -> str:
-    import secrets  # here, not at the top: start-up time counts
-
-    return secrets.token_hex(8)
+    return os.urandom(8).hex()  # as secrets.token_hex(8), without importing secrets (~5 ms)
 
 
 def read_slugs(lines: Iterable[str]) -> Iterator[str]:

@@ -132,16 +132,20 @@ class ConfigFile:
 
 
 def read_config(path: Path) -> ConfigFile:
-    import tomllib  # here, not at the top: most runs have no config file to parse
-
     try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
-            mode = os.fstat(f.fileno()).st_mode & 0o777
+        f = path.open("rb")
     except FileNotFoundError:
         return ConfigFile(path, {}, None)
     except IsADirectoryError:
         raise ConfigError(f"config {path} is a directory, not a TOML file") from None
+    except OSError as e:
+        raise ConfigError(f"config {path} cannot be read: {e.strerror}") from None
+    import tomllib  # here, not at the top: most runs have no config file to parse
+
+    try:
+        with f:
+            data = tomllib.load(f)
+            mode = os.fstat(f.fileno()).st_mode & 0o777
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config {path} is not valid TOML: {e}") from None
     except (OSError, UnicodeDecodeError) as e:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 
@@ -22,9 +23,7 @@ _GITHUB_URL = re.compile(r"(?:https?://(?:www\.)?github\.com/|git@github\.com:)(
 
 
 def random_hex8() -> str:
-    import secrets  # here, not at the top: start-up time counts
-
-    return secrets.token_hex(4)
+    return os.urandom(4).hex()  # what secrets.token_hex(4) does, without importing secrets (~5 ms)
 
 
 def is_slug(value: str) -> bool:
