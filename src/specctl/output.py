@@ -52,6 +52,7 @@ class Output:
         self.stderr = stderr or sys.stderr
         self.tty = self.stdout.isatty() and not json_mode
         self.err_tty = self.stderr.isatty()
+        self._consoles: dict[IO[str], Any] = {}
 
     # -- results on stdout ------------------------------------------------------------------
 
@@ -79,6 +80,10 @@ class Output:
     def document(self, doc: Any) -> None:
         json.dump(doc, self.stdout, indent=2)
         self.stdout.write("\n")
+
+    def console(self) -> Any:
+        """The Rich console on stdout, for a command's own terminal layout."""
+        return self._console(self.stdout)
 
     def line(self, text: str) -> None:
         self.stdout.write(text + "\n")
@@ -134,12 +139,25 @@ class Output:
 
             yield _Bar()
 
+    @contextmanager
+    def spinner(self, description: str) -> Iterator[None]:
+        """A spinner on a terminal's stderr while one slow call runs; nothing when piped."""
+        if not self.err_tty or self.quiet:
+            yield
+            return
+        with self._console(self.stderr).status(description):
+            yield
+
     # -- Rich, on terminals only ------------------------------------------------------------
 
     def _console(self, file: IO[str]) -> Any:
-        from rich.console import Console
+        """One Console per stream, so messages printed while a progress bar is live go through
+        the bar's console and appear above it instead of tearing it."""
+        if file not in self._consoles:
+            from rich.console import Console
 
-        return Console(file=file, highlight=False)
+            self._consoles[file] = Console(file=file, highlight=False)
+        return self._consoles[file]
 
     def _table(self, columns: Sequence[str], title: str) -> Any:
         from rich.table import Table

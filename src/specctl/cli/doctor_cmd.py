@@ -18,15 +18,15 @@ def doctor(ctx: typer.Context) -> None:
     Example: specctl doctor
     """
     rt = runtime(ctx)
-    checks, exit_code = Doctor(rt).run()
     out = rt.output
+    with out.spinner("Checking"):
+        checks, exit_code = Doctor(rt).run()
     if out.json_mode:
         out.document({"checks": [c.to_dict() for c in checks], "exit_code": exit_code})
     elif out.tty:
-        from rich.console import Console
         from rich.markup import escape
 
-        console = Console(file=out.stdout, highlight=False)
+        console = out.console()
         for c in checks:
             console.print(f"{_MARKS[c.status]} [bold]{c.name}[/]: {escape(c.detail)}")
     else:

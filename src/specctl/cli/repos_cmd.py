@@ -45,7 +45,8 @@ def set_repo_cmd(
         assert repo is not None
         if not no_verify:
             rt.check_github_config()
-        change = set_repo(rt.store(), None if no_verify else rt.github, slug, repo)
+        with rt.output.spinner(f"Checking {repo} on GitHub"):
+            change = set_repo(rt.store(), None if no_verify else rt.github, slug, repo)
     after = change.after
     if rt.options.json:
         rt.output.document(after.to_dict())
