@@ -108,6 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller stores")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
+    parser.add_argument("--batch", type=int, default=20, help="slugs in the approve batch comparison")
     args = parser.parse_args()
     runs = 3 if args.quick else 15
     big = 10_000 if args.quick else 100_000
@@ -188,8 +189,8 @@ def main() -> None:
                 "gh api -X POST orgs/ORG/repos (double)", [], gh_env, runs,
                 setup=lambda i: [gh, "api", "-X", "POST", f"orgs/{ORG}/repos", "-f", f"name=gh-{i:03d}", "-F", "private=true"],
             ))  # fmt: skip
-        batch = fresh("batch", 20)
-        separate = fresh("separate", 20)
+        batch = fresh("batch", args.batch)
+        separate = fresh("separate", args.batch)
         t = time.perf_counter()
         timed([SPECCTL, "approve", "--stdin"], env, "\n".join(batch))
         batch_s = time.perf_counter() - t
@@ -197,8 +198,8 @@ def main() -> None:
         for slug in separate:
             timed([SPECCTL, "approve", slug], env)
         separate_s = time.perf_counter() - t
-        for name, seconds in (("specctl approve --stdin, 20 slugs, pace 0", batch_s),
-                              ("20 separate specctl approve processes", separate_s)):  # fmt: skip
+        for name, seconds in ((f"specctl approve --stdin, {args.batch} slugs, pace 0", batch_s),
+                              (f"{args.batch} separate specctl approve processes", separate_s)):  # fmt: skip
             record({"name": name, "runs": 1, "median_ms": round(seconds * 1000, 1),
                     "min_ms": round(seconds * 1000, 1), "peak_rss_mb": 0.0})  # fmt: skip
         approve_db.unlink()
@@ -235,9 +236,9 @@ def main() -> None:
             by[f"specctl list-repos ({repos:,} repos, 20 ms, concurrency 4)"]["median_ms"]
             / by[f"gh api --paginate user/repos ({repos:,} repos, 20 ms)"]["median_ms"]
         )
-    ratios["approve --stdin 20 / 20 processes (target <= 0.08)"] = (
-        by["specctl approve --stdin, 20 slugs, pace 0"]["median_ms"]
-        / by["20 separate specctl approve processes"]["median_ms"]
+    ratios[f"approve --stdin {args.batch} / {args.batch} processes (target <= 0.08)"] = (
+        by[f"specctl approve --stdin, {args.batch} slugs, pace 0"]["median_ms"]
+        / by[f"{args.batch} separate specctl approve processes"]["median_ms"]
     )
     ratios["list-repos 20 ms: concurrency 4 / 1"] = (
         by[f"specctl list-repos ({repos:,} repos, 20 ms, concurrency 4)"]["median_ms"]

@@ -1,6 +1,7 @@
 """The command line: parsing, exit codes, the stdout/stderr split, JSON shapes."""
 
 import json
+import os
 import stat
 import subprocess
 
@@ -223,3 +224,16 @@ def test_installed_console_script_runs_as_a_process(tmp_path):
     missing = run("show", "nope")
     assert missing.returncode == 3
     assert missing.stderr.startswith("specctl: error: no project")
+
+
+def test_shell_completion_offers_slugs_from_the_store(tmp_path):
+    env = {
+        **os.environ,
+        "_SPECCTL_COMPLETE": "complete_bash",
+        "COMP_WORDS": "specctl show ac",
+        "COMP_CWORD": "2",
+    }
+    subprocess.run([specctl_bin(), "add", "Acme", "--slug", "acme"], check=True, capture_output=True)
+    subprocess.run([specctl_bin(), "add", "Beta", "--slug", "beta"], check=True, capture_output=True)
+    done = subprocess.run([specctl_bin()], env=env, capture_output=True, text=True)
+    assert done.stdout.split() == ["acme"]
