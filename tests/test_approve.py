@@ -312,3 +312,16 @@ def test_attempt_log_reuses_a_racing_runs_suffix(store, clock):
     add(store)
     StoreAttemptLog(store, "acme", "other").before_post("acme-k3j4")
     assert StoreAttemptLog(store, "acme", "mine").retry_name("acme") == "acme-k3j4"
+
+
+def test_dry_run_exit_code_under_require_repo_follows_the_predicted_action(store, gh_double, double, clock):
+    add(store, "taken")
+    add(store, "free")
+    double.add_repo(ORG, "taken", created_at="2020-01-01T00:00:00Z")  # a suffixed name would be created
+    a = approver(store, gh_double, clock, dry_run=True, require_repo=True)
+    results, code = approve_all(a, ["taken", "free"])
+    assert [(r.action, r.exit_code) for r in results] == [("created", 0), ("created", 0)]
+    assert code == 0
+    no_token = approver(store, lambda: (_ for _ in ()).throw(GitHubError(GITHUB_TOKEN_MISSING, "x")), clock,
+                        dry_run=True, require_repo=True)  # fmt: skip
+    assert no_token.approve("free").exit_code == 6

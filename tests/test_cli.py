@@ -4,6 +4,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 
 import pytest
 
@@ -237,3 +238,18 @@ def test_shell_completion_offers_slugs_from_the_store(tmp_path):
     subprocess.run([specctl_bin(), "add", "Beta", "--slug", "beta"], check=True, capture_output=True)
     done = subprocess.run([specctl_bin()], env=env, capture_output=True, text=True)
     assert done.stdout.split() == ["acme"]
+
+
+@pytest.mark.parametrize(
+    "args", [["projects"], ["show", "acme"], ["add", "Beta"], ["reopen", "acme"], ["--version"]]
+)
+def test_store_only_commands_import_neither_httpx_nor_sqlite_utils(args):
+    """Start-up counts: a command imports only what it needs (see benchmarks/run.py)."""
+    subprocess.run([specctl_bin(), "add", "Acme", "--slug", "acme"], check=True, capture_output=True)
+    code = (
+        "import sys; from specctl.cli import main; sys.argv = ['specctl', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('httpx', 'sqlite_utils', 'rich') if m in sys.modules), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert done.stderr.strip().splitlines()[-1] == "[]"

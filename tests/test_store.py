@@ -196,3 +196,34 @@ def test_concurrent_first_opens_migrate_once(tmp_path):
     assert errors == []
     rows = sqlite3.connect(path).execute("SELECT count(*) FROM _migrations").fetchone()[0]
     assert rows == SCHEMA_VERSION
+
+
+def test_an_older_and_a_newer_specctl_migrating_at_once(tmp_path):
+    """An older binary (knowing migration 1) and this one open a new store at the same time."""
+    import threading
+
+    path = tmp_path / "two.db"
+    errors = []
+
+    def open_as(upto):
+        try:
+            conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+            migrate(conn, upto=upto)
+            conn.close()
+        except Exception as e:  # pragma: no cover - the assertion below shows it
+            errors.append(e)
+
+    threads = [
+        threading.Thread(target=open_as, args=(upto,)) for upto in (1, SCHEMA_VERSION, 1, SCHEMA_VERSION)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY name")] == [
+        n for n, _ in MIGRATIONS
+    ]
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

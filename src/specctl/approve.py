@@ -163,8 +163,8 @@ class Approver:
         else:
             result = self._ensure_repo(project)
         result.approved_now = moved
-        has_repo = result.github_repo or (result.project and result.project.github_repo)
-        if self.options.require_repo and not has_repo and result.exit_code == EXIT_OK:
+        ends_with_repo = result.action in ("created", "adopted", "skipped")  # also when predicted
+        if self.options.require_repo and not ends_with_repo and result.exit_code == EXIT_OK:
             result.exit_code = EXIT_NO_REPO
         return result
 
