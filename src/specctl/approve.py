@@ -158,10 +158,7 @@ class Approver:
             return ApproveResult(slug, "none", self.store.get(slug), error=e, exit_code=e.exit_code)
         except SpecctlError as e:
             return ApproveResult(slug, "none", error=e, exit_code=e.exit_code)
-        if self.options.dry_run:
-            result = self._predict(project)
-        else:
-            result = self._ensure_repo(project)
+        result = self._ensure_repo(project)
         result.approved_now = moved
         ends_with_repo = result.action in ("created", "adopted", "skipped")  # also when predicted
         if self.options.require_repo and not ends_with_repo and result.exit_code == EXIT_OK:
@@ -186,7 +183,8 @@ class Approver:
             # Another process moved it between our read and write: look again.
 
     def _ensure_repo(self, project: Project) -> ApproveResult:
-        slug = project.slug
+        """Steps 2-5 for one approved project; with --dry-run, only GETs and a prediction."""
+        slug, dry_run = project.slug, self.options.dry_run
         if project.github_repo:
             return ApproveResult(slug, "skipped", project)
         if self.options.no_repo:
@@ -194,14 +192,16 @@ class Approver:
         try:
             github = self.github()
             attempts = StoreAttemptLog(self.store, slug, self.run_id)
-            repo = self._find_earlier(github, attempts)
-            if repo is not None:
-                adopted = True
+            earlier = self._find_earlier(github, attempts)
+            if dry_run:
+                return self._predict(github, project, earlier)
+            if earlier is not None:
+                repo, adopted = earlier, True
             else:
                 created = github.create_org_repo(self.org, slug, project.description, attempts)
                 repo, adopted = created.repo, created.adopted
         except GitHubError as e:
-            return self._failed(project, e)
+            return ApproveResult(slug, "failed", project, error=e) if dry_run else self._failed(project, e)
         except LinkedMeanwhile as e:
             note = f"{e.repo} was linked by another run meanwhile"
             return ApproveResult(slug, "skipped", self.store.require(slug), notes=[note])
@@ -243,23 +243,13 @@ class Approver:
         )
         return ApproveResult(project.slug, "failed", self.store.require(project.slug), error=error)
 
-    def _predict(self, project: Project) -> ApproveResult:
+    def _predict(self, github: GitHub, project: Project, earlier: Repo | None) -> ApproveResult:
         """--dry-run: what the real run would do, learned with GETs only."""
         slug = project.slug
-        if project.github_repo:
-            return ApproveResult(slug, "skipped", project)
-        if self.options.no_repo:
-            return ApproveResult(slug, "none", project)
-        try:
-            github = self.github()
-            attempts = StoreAttemptLog(self.store, slug, self.run_id)
-            repo = self._find_earlier(github, attempts)
-            if repo is not None:
-                return ApproveResult(slug, "adopted", project, github_repo=repo.full_name)
-            github.org(self.org)
-            taken = github.get_repo(self.org, slug)
-        except GitHubError as e:
-            return ApproveResult(slug, "failed", project, error=e)
+        if earlier is not None:
+            return ApproveResult(slug, "adopted", project, github_repo=earlier.full_name)
+        github.org(self.org)
+        taken = github.get_repo(self.org, slug)
         result = ApproveResult(slug, "created", project, github_repo=f"{self.org}/{slug}")
         if taken is not None:
             result.github_repo = None
