@@ -46,7 +46,7 @@ def gh_double(double):
 def approver(store, github, clock, logs=None, **options):
     factory = github if callable(github) and not isinstance(github, GitHub) else (lambda: github)
     log = logs.append if logs is not None else (lambda record: None)
-    return Approver(store, factory, ORG, ApproveOptions(**options), log=log, now=clock)
+    return Approver(store, factory, ORG, ApproveOptions(**options), log=log)
 
 
 def add(store, slug="acme", status="interviewing", description="Client portal"):

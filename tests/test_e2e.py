@@ -180,3 +180,11 @@ def test_doctor(github_env, token, org, code, needle):
     assert result.exit_code == code
     assert needle in result.stdout
     assert TOKEN not in result.stdout + result.stderr
+
+
+def test_verbose_traces_each_request_without_the_token(github_env):
+    add("acme")
+    result = specctl("-v", "approve", "acme")
+    assert result.exit_code == 0
+    assert f"debug: POST {github_env.url}/orgs/{ORG}/repos -> 201" in result.stderr
+    assert TOKEN not in result.stderr

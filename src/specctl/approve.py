@@ -25,7 +25,7 @@ from specctl.errors import (
     TransitionNotAllowed,
 )
 from specctl.names import check_slug
-from specctl.store import Clock, Project, Store, utcnow
+from specctl.store import Project, Store
 
 if TYPE_CHECKING:
     from specctl.github import GitHub, Repo
@@ -126,7 +126,6 @@ class Approver:
         *,
         log: Callable[[dict[str, Any]], None] = lambda record: None,
         run_id: str | None = None,
-        now: Clock = utcnow,
     ):
         self.store = store
         self._make_github = github
@@ -136,7 +135,6 @@ class Approver:
         self.options = options
         self.log = log
         self.run_id = run_id or _new_run_id()
-        self.now = now
 
     def github(self) -> GitHub:
         """Built on first need (a batch of skips needs no token), and its failure remembered."""

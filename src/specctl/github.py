@@ -143,9 +143,23 @@ class GitHub:
         self.last_rate: dict[str, str] = {}
 
     @classmethod
-    def connect(cls, api_url: str, token: Token, *, timeout: float = 10.0, **kwargs: Any) -> GitHub:
+    def connect(
+        cls,
+        api_url: str,
+        token: Token,
+        *,
+        timeout: float = 10.0,
+        trace: Callable[[str], None] | None = None,
+        **kwargs: Any,
+    ) -> GitHub:
+        """A client for `api_url`; `trace` gets one line per response (method, URL, status)."""
         base = httpx.URL(api_url.rstrip("/") + "/")
+        hooks: dict[str, list[Callable[[httpx.Response], None]]] = {}
+        if trace is not None:
+            say = trace
+            hooks["response"] = [lambda r: say(f"{r.request.method} {r.request.url} -> {r.status_code}")]
         client = httpx.Client(
+            event_hooks=hooks,
             # Plain http (loopback test doubles only) needs no TLS: skipping the certificate
             # store saves ~45 ms a process; https always verifies.
             verify=base.scheme == "https",

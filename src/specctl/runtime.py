@@ -82,6 +82,7 @@ class Runtime:
             max_wait=s.max_wait,
             concurrency=s.concurrency,
             sleep=self.sleep,
+            trace=self.output.debug if self.options.verbose else None,
         )
         return self._github
 
