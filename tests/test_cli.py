@@ -2,6 +2,7 @@
 
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -253,3 +254,24 @@ def test_store_only_commands_import_neither_httpx_nor_sqlite_utils(args):
     )
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`specctl projects | head -1`: no traceback, the exit status of a process killed by SIGPIPE."""
+    db = tmp_path / "many.db"
+    subprocess.run([specctl_bin(), "--db", str(db), "add", "Seed", "--slug", "seed"], check=True)
+    conn = sqlite3.connect(db)
+    conn.executemany(
+        "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) VALUES (?, ?, '', 'interviewing', 't', 't')",
+        [(f"p{i:05d}", f"P {i}") for i in range(20_000)],
+    )
+    conn.commit()
+    conn.close()
+    done = subprocess.run(
+        ["bash", "-c", f'set -o pipefail; "{specctl_bin()}" --db "{db}" projects | head -1'],
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout == "p00000\tinterviewing\t\t\tP 0\n"
+    assert done.stderr == ""
+    assert done.returncode == 141

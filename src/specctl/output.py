@@ -25,6 +25,24 @@ class _NoProgress:
         pass
 
 
+class PipeClosed(Exception):
+    """stdout's reader went away. Not an OSError, so that it passes through Click's own
+    EPIPE handling (exit 1) up to specctl's boundary."""
+
+
+EXIT_PIPE_CLOSED = 141  # as a process killed by SIGPIPE (`… | head`), which is what Unix tools do
+
+
+def pipe_closed() -> int:
+    """stdout's reader went away: stop quietly. Point stdout at /dev/null so that the final
+    flush at exit does not fail a second time."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_PIPE_CLOSED
+
+
 def tsv_field(value: Any) -> str:
     """One field of a tab-separated line: None is empty; tabs, newlines and backslashes escaped."""
     if value is None:
@@ -58,6 +76,12 @@ class Output:
 
     def records(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str = "") -> int:
         """Print records: a JSON list, a Rich table on a terminal, else TSV lines. Streams."""
+        try:
+            return self._records(rows, columns, title)
+        except BrokenPipeError:
+            raise PipeClosed() from None
+
+    def _records(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str) -> int:
         count = 0
         if self.json_mode:
             self.stdout.write("[")
@@ -78,15 +102,17 @@ class Output:
         return count
 
     def document(self, doc: Any) -> None:
-        json.dump(doc, self.stdout, indent=2)
-        self.stdout.write("\n")
+        self.line(json.dumps(doc, indent=2))
 
     def console(self) -> Any:
         """The Rich console on stdout, for a command's own terminal layout."""
         return self._console(self.stdout)
 
     def line(self, text: str) -> None:
-        self.stdout.write(text + "\n")
+        try:
+            self.stdout.write(text + "\n")
+        except BrokenPipeError:
+            raise PipeClosed() from None
 
     # -- messages on stderr -----------------------------------------------------------------
 

@@ -146,7 +146,10 @@ class Store:
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
         with self._errors():
-            yield from self.conn.execute(sql, params)
+            # A plain loop, not `yield from`: a generator abandoned half-way (a closed pipe)
+            # must not close its cursor after the connection is gone.
+            for row in self.conn.execute(sql, params):  # noqa: UP028
+                yield row
 
     # -- reads ------------------------------------------------------------------------------
 

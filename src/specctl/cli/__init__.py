@@ -18,7 +18,14 @@ def main() -> None:
         sys.exit(0)
     from specctl.cli.app import run
 
-    sys.exit(run(argv))
+    code = run(argv)
+    try:
+        sys.stdout.flush()  # a short output is written here, so a closed pipe shows up here
+    except BrokenPipeError:
+        from specctl.output import pipe_closed
+
+        code = pipe_closed()
+    sys.exit(code)
 
 
 def run(argv: Sequence[str]) -> int:

@@ -10,6 +10,7 @@ import typer
 
 from specctl import __version__
 from specctl.errors import EXIT_FAILED, EXIT_USAGE, BadInput, SpecctlError
+from specctl.output import PipeClosed, pipe_closed
 from specctl.runtime import Options, Runtime
 
 app = typer.Typer(
@@ -136,8 +137,8 @@ def _run(state: State, argv: Sequence[str]) -> int:
         return _usage_error(state, e)
     except (KeyboardInterrupt, typer.Abort):
         return 130
-    except BrokenPipeError:
-        return EXIT_FAILED
+    except (PipeClosed, BrokenPipeError):
+        return pipe_closed()
     except Exception as e:  # a bug: say so in one line; the traceback (no locals) with -v
         state.runtime.output.error(
             SpecctlError(f"internal error: {type(e).__name__}: {e} (run with --verbose for details)")
