@@ -69,7 +69,10 @@ class Runtime:
         return resolve_token(self.settings.config, self.environ, self.settings.api_url)
 
     def github(self) -> GitHub:
-        """A client for api_url; raises GITHUB_TOKEN_MISSING when there is no token."""
+        """The client for api_url, built once (its pacing spans the run); raises
+        GITHUB_TOKEN_MISSING when there is no token."""
+        if self._github is not None:
+            return self._github
         from specctl.github import GitHub
 
         self.check_github_config()
