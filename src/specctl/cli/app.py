@@ -64,11 +64,13 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     db: Annotated[
-        Path | None, typer.Option("--db", metavar="PATH", help="Store file [env: SPECCTL_DB].")
+        Path | None, typer.Option("--db", metavar="PATH", help="Store file \\[env: SPECCTL_DB].")
     ] = None,
     env: Annotated[
         str | None,
-        typer.Option("--env", metavar="NAME", help="Use the config's [env.NAME] table [env: SPECCTL_ENV]."),
+        typer.Option(
+            "--env", metavar="NAME", help="Use the config's \\[env.NAME] table \\[env: SPECCTL_ENV]."
+        ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results, warnings and errors.")] = False,

@@ -1,3 +1,9 @@
-"""Importing this module registers every command on the app, grouped in --help by panel."""
+"""Importing this module registers every command on the app. The order of the imports is the
+order of the groups in `specctl --help`: projects, approval, repos, setup."""
 
-from specctl.cli import approve_cmd, config_cmd, doctor_cmd, projects_cmd, repos_cmd  # noqa: F401
+# isort: skip_file
+from specctl.cli import projects_cmd  # noqa: F401
+from specctl.cli import approve_cmd  # noqa: F401
+from specctl.cli import repos_cmd  # noqa: F401
+from specctl.cli import doctor_cmd  # noqa: F401
+from specctl.cli import config_cmd  # noqa: F401

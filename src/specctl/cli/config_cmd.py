@@ -91,7 +91,7 @@ def set_(
         str | None, typer.Argument(help="The value (not for token: it is read from stdin).")
     ] = None,
 ) -> None:
-    """Set a key in the config file ([env.NAME] with --env). The token is read from stdin.
+    """Set a key in the config file (in table env.NAME with --env). The token is read from stdin.
 
     Example: specctl config set org acme-clients; gh auth token | specctl config set token
     """
@@ -123,7 +123,7 @@ def set_(
 
 @config_app.command("unset")
 def unset(ctx: typer.Context, key: Annotated[str, typer.Argument(help=_KEY_HELP)]) -> None:
-    """Remove a key from the config file ([env.NAME] with --env).
+    """Remove a key from the config file (from table env.NAME with --env).
 
     Example: specctl config unset token
     """
