@@ -376,3 +376,18 @@ def test_name_taken_by_a_repo_the_token_cannot_see_moves_on_to_a_suffix(gh, http
         method="POST", url=CREATE, match_json=suffixed, status_code=201, json=repo_json("acme-x7k2")
     )
     assert gh.create_org_repo(ORG, "acme").repo.name == "acme-x7k2"
+
+
+def test_403_permission_sets_are_alternatives(gh, httpx_mock):
+    # GitHub's changelog (2023-08-10): valid sets are separated by ";", so this reads
+    # "repository_projects write, or organization_projects admin".
+    httpx_mock.add_response(
+        method="POST", url=CREATE, status_code=403, json={"message": "Resource not accessible by integration"},
+        headers={"X-Accepted-GitHub-Permissions": "repository_projects=write; organization_projects=admin,members=read"},
+    )  # fmt: skip
+    with pytest.raises(GitHubError) as e:
+        gh.create_org_repo(ORG, "acme")
+    assert (
+        "needs Repository Projects: write, or Organization Projects: admin and Members: read"
+        in e.value.message
+    )

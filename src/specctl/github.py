@@ -472,13 +472,22 @@ def _forbidden_message(response: httpx.Response, what: str) -> str:
         return f"{what} enforces SAML SSO; authorize the token for it at {url}"
     accepted = response.headers.get("x-accepted-github-permissions")
     if accepted:
-        needs = ", ".join(
-            f"{perm.strip().replace('_', ' ').title()}: {level.strip()}"
-            for perm, _, level in (p.partition("=") for p in accepted.replace(";", ",").split(","))
-            if perm.strip()
+        return (
+            f"the token may not do this on {what}: it needs {_permissions(accepted)} ({_message(response)})"
         )
-        return f"the token may not do this on {what}: it needs {needs} ({_message(response)})"
     return f"GitHub refused access to {what} ({_message(response)})"
+
+
+def _permissions(header: str) -> str:
+    """`administration=write` as "Administration: write". The header lists alternative sets
+    separated by ";", the permissions of one set by "," (GitHub changelog, 2023-08-10)."""
+
+    def one(permission: str) -> str:
+        name, _, level = permission.partition("=")
+        return f"{name.strip().replace('_', ' ').title()}: {level.strip()}"
+
+    sets = [" and ".join(one(p) for p in group.split(",") if p.strip()) for group in header.split(";")]
+    return ", or ".join(s for s in sets if s)
 
 
 def _describe(response: httpx.Response | None) -> str:
