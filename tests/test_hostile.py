@@ -140,7 +140,19 @@ def test_config_file(cli, seeded, isolated, text):
         assert str(path) in result.stderr or "SPECCTL" in result.stderr or "=" in result.stderr
 
 
-@pytest.mark.parametrize("kind", ["directory", "truncated", "not sqlite", "newer", "locked"])
+def make_immutable(path, on):
+    """Tests run as root, where permission bits stop no write; the immutable flag does."""
+    import shutil
+    import subprocess
+
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed")
+    done = subprocess.run(["chattr", "+i" if on else "-i", str(path)], capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"this filesystem has no immutable flag: {done.stderr.decode().strip()}")
+
+
+@pytest.mark.parametrize("kind", ["directory", "truncated", "not sqlite", "newer", "locked", "read-only"])
 def test_unusable_stores(cli, seeded, kind, monkeypatch):
     import sqlite3
 
@@ -161,9 +173,11 @@ def test_unusable_stores(cli, seeded, kind, monkeypatch):
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
         conn.commit()
         conn.close()
-    else:
+    elif kind == "locked":
         holder = sqlite3.connect(seeded, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
+    else:
+        make_immutable(seeded, True)
     before = file_hash(seeded)
     try:
         for args in (
@@ -179,3 +193,5 @@ def test_unusable_stores(cli, seeded, kind, monkeypatch):
     finally:
         if holder is not None:
             holder.execute("ROLLBACK")
+        if kind == "read-only":
+            make_immutable(seeded, False)
