@@ -23,7 +23,7 @@ from specctl.runtime import Options, Runtime
 from specctl.store import Store
 
 ORG = "auditmos-projects"
-TOKEN = "ghp_canary0TESTTOKEN0abcdefghijklmnop"  # a canary: must never show up anywhere
+TOKEN = "ghp_canary-TEST-TOKEN-not-real-0123456789"  # a canary: must never show up anywhere
 
 
 @pytest.fixture(autouse=True)

@@ -215,7 +215,7 @@ class Store:
         """Compare-and-set: move `slug` from `expected` to `new`; False if it was not `expected`."""
         at = stamp(self.now())
         with self._write() as db:
-            changed = self.conn.execute(
+            changed = db.execute(
                 "UPDATE projects SET spec_status = ?, updated_at = ? WHERE slug = ? AND spec_status = ?",
                 (new, at, slug, expected),
             ).rowcount
@@ -227,7 +227,7 @@ class Store:
         """Record an auto repo unless the project got one meanwhile (a manual set-repo wins)."""
         at = stamp(self.now())
         with self._write() as db:
-            changed = self.conn.execute(
+            changed = db.execute(
                 "UPDATE projects SET github_repo = ?, repo_source = 'auto', updated_at = ? "
                 "WHERE slug = ? AND github_repo IS NULL",
                 (full_name, at, slug),
@@ -244,13 +244,13 @@ class Store:
         with self._write() as db:
             before = self.require(slug)
             source = "manual" if full_name else None
-            self.conn.execute(
+            db.execute(
                 "UPDATE projects SET github_repo = ?, repo_source = ?, updated_at = ? WHERE slug = ?",
                 (full_name, source, at, slug),
             )
             # Earlier attempts no longer speak for this project: after --clear, the next approve
             # must create a new repo, not adopt the one the admin just unlinked.
-            self.conn.execute("DELETE FROM repo_attempts WHERE project_slug = ?", (slug,))
+            db.execute("DELETE FROM repo_attempts WHERE project_slug = ?", (slug,))
             if full_name:
                 self._event(db, slug, "repo_set", {"from": before.github_repo, "to": full_name}, at)
             else:
