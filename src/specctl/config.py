@@ -218,7 +218,7 @@ def resolve(
         for source, layer in layers:
             if name in layer:
                 values[name] = _parse(key, layer[name], source)
-                sources[name] = KEYS[name].env_var if source == "env" else source  # type: ignore[assignment]
+                sources[name] = (key.env_var or source) if source == "env" else source
                 break
     if "db" not in values:
         values["db"], sources["db"] = str(default_db_path()), "default"

@@ -209,7 +209,7 @@ class Store:
                 raise BadInput(f"a project with slug {slug} already exists; choose another --slug")
             _insert(db, "projects", record)
             self._event(db, slug, "project_added", {"name": name, "spec_status": status}, at)
-        return Project(**record)  # type: ignore[arg-type]
+        return self.require(slug)
 
     def set_status(self, slug: str, *, expected: str, new: str) -> bool:
         """Compare-and-set: move `slug` from `expected` to `new`; False if it was not `expected`."""
