@@ -42,7 +42,7 @@ def approve(
 
     Example: specctl projects --status interviewing | cut -f1 | specctl approve --stdin
     """
-    from specctl.approve import ApproveOptions, Approver, approve_all, read_slugs
+    from specctl.approve import ApproveOptions, Approver, approve_all, read_slugs  # loads when run
 
     rt = runtime(ctx)
     wanted = list(slugs or [])

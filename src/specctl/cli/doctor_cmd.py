@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from specctl.cli.app import app, runtime
-from specctl.doctor import Doctor
 
 _MARKS = {"ok": "[green]✓[/]", "fail": "[red]✗[/]", "warn": "[yellow]![/]", "skip": "-"}
 
@@ -17,6 +16,8 @@ def doctor(ctx: typer.Context) -> None:
     Exits 0 when every check passes, else with the code of the first failure.
     Example: specctl doctor
     """
+    from specctl.doctor import Doctor  # the workflow loads when the command runs
+
     rt = runtime(ctx)
     out = rt.output
     with out.spinner("Checking"):

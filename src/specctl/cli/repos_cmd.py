@@ -10,7 +10,6 @@ from specctl.cli.app import app, runtime
 from specctl.cli.params import Slug
 from specctl.cli.projects_cmd import PROJECT_COLUMNS, project_row
 from specctl.errors import BadInput
-from specctl.repos import clear_repo, list_repos, set_repo
 
 REPO_COLUMNS = ["full_name", "visibility", "slug", "repo_source"]
 
@@ -36,6 +35,8 @@ def set_repo_cmd(
 
     Example: specctl set-repo acme-portal-3f9a1c07 acme-corp/portal
     """
+    from specctl.repos import clear_repo, set_repo  # the workflow loads when the command runs
+
     rt = runtime(ctx)
     if clear == (repo is not None):
         raise BadInput("give either OWNER/NAME or --clear (see 'specctl set-repo --help')")
@@ -75,10 +76,11 @@ def list_repos_cmd(
     Columns: full_name, visibility, slug (empty if none), repo_source.
     Example: specctl list-repos --owner auditmos-projects --unlinked
     """
+    from specctl.names import check_owner
+    from specctl.repos import list_repos
+
     rt = runtime(ctx)
     if owner is not None:
-        from specctl.names import check_owner
-
         check_owner(owner)
     rt.check_github_config()
     store = rt.store(create=False)
