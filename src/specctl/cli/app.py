@@ -1,7 +1,5 @@
 """The Typer app, the global options and the one boundary where errors become exit codes."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated

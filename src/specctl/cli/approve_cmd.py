@@ -1,7 +1,5 @@
 """approve: the spec approval, for one slug, many, or a list on stdin."""
 
-from __future__ import annotations
-
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -58,7 +56,7 @@ def approve(
     unique = list(dict.fromkeys(wanted))
     with out.progress(len(unique), "Approving") as bar:
 
-        def report(result: ApproveResult) -> None:
+        def report(result: "ApproveResult") -> None:
             _explain(out, result, dry_run)
             if not out.json_mode and not out.tty:
                 out.records([result.to_dict()], APPROVE_COLUMNS)
@@ -76,7 +74,7 @@ def approve(
         raise typer.Exit(exit_code)
 
 
-def _explain(out: Output, result: ApproveResult, dry_run: bool) -> None:
+def _explain(out: Output, result: "ApproveResult", dry_run: bool) -> None:
     """One line on stderr for a person: what happened to this slug and, on failure, the fix."""
     would = "would be " if dry_run else ""
     repo = result.github_repo or (result.project.github_repo if result.project else None)

@@ -1,7 +1,5 @@
 """config show|get|set|unset|path: read and write the config file (0600, tomli-w)."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Any

@@ -1,7 +1,5 @@
 """doctor."""
 
-from __future__ import annotations
-
 import typer
 
 from specctl.cli.app import app, runtime

@@ -1,7 +1,5 @@
 """Parameter types shared by commands."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """add, projects, show, reopen: the commands that only use the store."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """set-repo and list-repos."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
