@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +175,7 @@ class Approver:
                     f"(`specctl show {slug}` has its history)"
                 )
             if self.options.dry_run:
-                return replace(project, spec_status="review"), True
+                return project._replace(spec_status="review"), True
             if self.store.set_status(slug, expected=project.spec_status, new="review"):
                 return self.store.require(slug), True
             # Another process moved it between our read and write: look again.

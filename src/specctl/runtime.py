@@ -7,9 +7,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from specctl.config import Settings, Token, check_api_url, resolve, resolve_token
 from specctl.output import Output
@@ -19,8 +18,7 @@ if TYPE_CHECKING:
     from specctl.github import GitHub
 
 
-@dataclass
-class Options:
+class Options(NamedTuple):
     """The global options, as given on the command line."""
 
     db: str | None = None

