@@ -7,7 +7,6 @@ A terminal gets Rich tables and colour; a pipe gets tab-separated lines with no 
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -84,6 +83,8 @@ class Output:
     def _records(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str) -> int:
         count = 0
         if self.json_mode:
+            import json  # only when asked for: most runs print TSV or a table
+
             self.stdout.write("[")
             for count, row in enumerate(rows, 1):
                 self.stdout.write(("\n  " if count == 1 else ",\n  ") + json.dumps(dict(row)))
@@ -102,6 +103,8 @@ class Output:
         return count
 
     def document(self, doc: Any) -> None:
+        import json
+
         self.line(json.dumps(doc, indent=2))
 
     def console(self) -> Any:
@@ -134,6 +137,8 @@ class Output:
 
     def log(self, record: Mapping[str, Any]) -> None:
         """A structured log line (one JSON object) on stderr."""
+        import json
+
         self.stderr.write(json.dumps(dict(record), sort_keys=True) + "\n")
 
     def debug(self, message: str) -> None:

@@ -7,7 +7,6 @@ offers compare-and-set updates that tell whether they applied.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -176,6 +175,8 @@ class Store:
             yield Project(*row)
 
     def events(self, slug: str) -> list[Event]:
+        import json  # here, not at the top: listing projects needs no JSON (start-up counts)
+
         sql = "SELECT at, kind, details FROM events WHERE project_slug = ? ORDER BY id"
         return [Event(at, kind, json.loads(details)) for at, kind, details in self._rows(sql, (slug,))]
 
@@ -272,6 +273,8 @@ class Store:
 
     @staticmethod
     def _event(db: sqlite3.Connection, slug: str, kind: str, details: dict[str, Any], at: str) -> None:
+        import json
+
         event = {"at": at, "project_slug": slug, "kind": kind, "details": json.dumps(details, sort_keys=True)}
         _insert(db, "events", event)
 
