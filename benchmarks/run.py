@@ -4,7 +4,9 @@ side by side with `gh` where it is installed, against the GitHub double on 127.0
     python benchmarks/run.py            # table on stdout, JSON in benchmarks/results.json
     python benchmarks/run.py --quick    # fewer runs, smaller stores (a smoke test)
 
-Figures are printed, never asserted: speed is measured here, not in tests.
+Commands that are compared run interleaved, one run of each in turn, so that both see the same
+machine (a busy neighbour slows both, not one). Figures are printed, never asserted: speed is
+measured here, not in tests.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,11 +32,16 @@ from ghdouble import GitHubDouble  # noqa: E402
 
 ORG = "bench-org"
 TOKEN = "ghp_benchmarktoken"
-SPECCTL = (
-    str(Path(sys.executable).parent / "specctl")
-    if (Path(sys.executable).parent / "specctl").exists()
-    else "specctl"
-)
+_NEXT_TO_PYTHON = Path(sys.executable).parent / "specctl"
+SPECCTL = str(_NEXT_TO_PYTHON) if _NEXT_TO_PYTHON.exists() else "specctl"
+
+
+@dataclass
+class Job:
+    name: str
+    argv: Callable[[int], list[str]]  # run number -> command line (fresh names for creates)
+    env: dict[str, str]
+    stdin: str | None = None
 
 
 def timed(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[float, int]:
@@ -42,66 +51,74 @@ def timed(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> tupl
         cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     assert proc.stdin is not None
+    assert proc.stderr is not None
     if stdin:
         proc.stdin.write(stdin.encode())
     proc.stdin.close()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0,):
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err[-500:]}")
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-500:]}")
+    proc.stderr.close()
     return wall, usage.ru_maxrss
 
 
-def measure(
-    name: str, cmd: list[str], env: dict[str, str], runs: int, setup=None, stdin: str | None = None
-) -> dict:
-    walls, rss = [], []
+def side_by_side(jobs: list[Job], runs: int) -> list[dict]:
+    """Run each job `runs` times, interleaved; the median and fastest wall time of each."""
+    walls: dict[str, list[float]] = {job.name: [] for job in jobs}
+    peaks: dict[str, list[int]] = {job.name: [] for job in jobs}
     for i in range(runs):
-        if setup:
-            cmd_i = setup(i)
-            cmd, stdin = cmd_i if isinstance(cmd_i, tuple) else (cmd_i, stdin)
-        wall, peak = timed(cmd, env, stdin)
-        walls.append(wall)
-        rss.append(peak)
-    return {
-        "name": name,
-        "runs": runs,
-        "median_ms": round(statistics.median(walls) * 1000, 1),
-        "min_ms": round(min(walls) * 1000, 1),
-        "peak_rss_mb": round(max(rss) / 1024, 1),
-    }
+        for job in jobs:
+            wall, peak = timed(job.argv(i), job.env, job.stdin)
+            walls[job.name].append(wall)
+            peaks[job.name].append(peak)
+    return [
+        {
+            "name": job.name,
+            "runs": runs,
+            "median_ms": round(statistics.median(walls[job.name]) * 1000, 1),
+            "min_ms": round(min(walls[job.name]) * 1000, 1),
+            "peak_rss_mb": round(max(peaks[job.name]) / 1024, 1),
+        }
+        for job in jobs
+    ]
+
+
+def fixed(*argv: str) -> Callable[[int], list[str]]:
+    return lambda i: list(argv)
 
 
 def make_store(path: Path, count: int, env: dict[str, str]) -> None:
+    """A store of `count` projects: the schema by specctl, the rows in bulk."""
     subprocess.run(
         [SPECCTL, "--db", str(path), "add", "seed", "--slug", "seed-000000"],
         env=env,
         check=True,
         capture_output=True,
     )
-    conn = sqlite3.connect(path)
     rows = (
         (
             f"project-{i:06d}",
             f"Project {i}",
             "",
             "interviewing",
-            None,
-            None,
             "2026-01-01T00:00:00Z",
             "2026-01-01T00:00:00Z",
         )
         for i in range(1, count)
     )
-    conn.executemany(
-        "INSERT INTO projects (slug, name, description, spec_status, github_repo, repo_source, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-    conn.commit()
-    conn.close()
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+def add_projects(prefix: str, count: int, env: dict[str, str]) -> list[str]:
+    slugs = [f"{prefix}-{i:03d}" for i in range(count)]
+    for slug in slugs:
+        subprocess.run([SPECCTL, "add", slug, "--slug", slug], env=env, check=True, capture_output=True)
+    return slugs
 
 
 def main() -> None:
@@ -115,147 +132,129 @@ def main() -> None:
     repos = 1_000 if args.quick else 5_000
     gh = shutil.which("gh")
     tmp = Path(tempfile.mkdtemp(prefix="specctl-bench-"))
-    base_env = {
+    env = {
         "PATH": os.environ["PATH"], "HOME": str(tmp), "SPECCTL_CONFIG": str(tmp / "config.toml"),
         "SPECCTL_DB": str(tmp / "1k.db"), "GH_TOKEN": TOKEN, "SPECCTL_PACE": "0", "NO_COLOR": "1",
     }  # fmt: skip
     results: list[dict] = []
 
-    def record(entry: dict) -> None:
-        results.append(entry)
-        print(f"{entry['name']:<58} median {entry['median_ms']:>9.1f} ms   min {entry['min_ms']:>9.1f} ms   "
-              f"rss {entry['peak_rss_mb']:>6.1f} MB", flush=True)  # fmt: skip
+    def record(entries: list[dict]) -> None:
+        for e in entries:
+            results.append(e)
+            print(f"{e['name']:<62} median {e['median_ms']:>9.1f} ms   min {e['min_ms']:>9.1f} ms   "
+                  f"rss {e['peak_rss_mb']:>6.1f} MB", flush=True)  # fmt: skip
 
-    make_store(tmp / "1k.db", 1_000, base_env)
-    make_store(tmp / "big.db", big, base_env)
+    make_store(tmp / "1k.db", 1_000, env)
+    make_store(tmp / "big.db", big, env)
 
     # 1. start-up and the store
+    startup = [
+        Job("specctl --version", fixed(SPECCTL, "--version"), env),
+        Job("specctl --help", fixed(SPECCTL, "--help"), env),
+        Job("specctl projects (1,000, piped)", fixed(SPECCTL, "projects"), env),
+    ]
     if gh:
-        record(measure("gh --version", [gh, "--version"], base_env, runs))
-    record(measure("specctl --version", [SPECCTL, "--version"], base_env, runs))
-    record(measure("specctl --help", [SPECCTL, "--help"], base_env, runs))
-    record(measure("specctl projects (1,000, piped)", [SPECCTL, "projects"], base_env, runs))
-    record(
-        measure(
-            f"specctl projects ({big:,}, piped)",
-            [SPECCTL, "--db", str(tmp / "big.db"), "projects"],
-            base_env,
-            runs,
-        )
-    )
-    record(
-        measure(
-            f"specctl show ({big:,} store)",
-            [SPECCTL, "--db", str(tmp / "big.db"), "show", "project-000500"],
-            base_env,
-            runs,
-        )
-    )
+        startup.insert(0, Job("gh --version", fixed(gh, "--version"), env))
+    record(side_by_side(startup, runs))
+    big_db = str(tmp / "big.db")
+    record(side_by_side([
+        Job(f"specctl projects ({big:,}, piped)", fixed(SPECCTL, "--db", big_db, "projects"), env),
+        Job(f"specctl show ({big:,} store)", fixed(SPECCTL, "--db", big_db, "show", "project-000500"), env),
+    ], runs))  # fmt: skip
 
     with GitHubDouble() as double:
         double.add_org(ORG)
         double.add_token(TOKEN, "bench")
-        env = {
-            **base_env,
-            "GITHUB_API_URL": double.url,
-            "GITHUB_ORG": ORG,
-            "SPECCTL_DB": str(tmp / "approve.db"),
-        }
-        approve_db = tmp / "approve.db"
+        gh_env = {**env, "GH_HOST": "github.localhost", "HTTP_PROXY": double.url, "http_proxy": double.url,
+                  "NO_PROXY": "", "GH_NO_UPDATE_NOTIFIER": "1", "GH_CONFIG_DIR": str(tmp / "gh")}  # fmt: skip
+        env = {**env, "GITHUB_API_URL": double.url, "GITHUB_ORG": ORG, "SPECCTL_DB": str(tmp / "approve.db")}
 
-        # 2. approve
-        def fresh(prefix: str, count: int) -> list[str]:
-            slugs = [f"{prefix}-{i:03d}" for i in range(count)]
-            for slug in slugs:
-                subprocess.run(
-                    [SPECCTL, "add", slug, "--slug", slug], env=env, check=True, capture_output=True
-                )
-            return slugs
-
-        one = fresh("one", runs)
-        record(
-            measure(
-                "specctl approve (1 slug, double)",
-                [],
-                env,
-                runs,
-                setup=lambda i: [SPECCTL, "approve", one[i]],
-            )
-        )
+        # 2. approve: one create each run (fresh slugs and names), then a batch against processes
+        one = add_projects("one", runs, env)
+        creates = [Job("specctl approve (1 slug, double)", lambda i: [SPECCTL, "approve", one[i]], env)]
         if gh:
-            gh_env = {**env, "GH_HOST": "github.localhost", "HTTP_PROXY": double.url, "http_proxy": double.url,
-                      "NO_PROXY": "", "GH_NO_UPDATE_NOTIFIER": "1", "GH_CONFIG_DIR": str(tmp / "gh")}  # fmt: skip
-            record(measure(
-                "gh api -X POST orgs/ORG/repos (double)", [], gh_env, runs,
-                setup=lambda i: [gh, "api", "-X", "POST", f"orgs/{ORG}/repos", "-f", f"name=gh-{i:03d}", "-F", "private=true"],
-            ))  # fmt: skip
-        batch = fresh("batch", args.batch)
-        separate = fresh("separate", args.batch)
-        t = time.perf_counter()
+
+            def post(i):
+                return [
+                    gh,
+                    "api",
+                    "-X",
+                    "POST",
+                    f"orgs/{ORG}/repos",
+                    "-f",
+                    f"name=gh-{i:03d}",
+                    "-F",
+                    "private=true",
+                ]
+
+            creates.append(Job("gh api -X POST orgs/ORG/repos (double)", post, gh_env))
+        record(side_by_side(creates, runs))
+        batch = add_projects("batch", args.batch, env)
+        separate = add_projects("separate", args.batch, env)
+        started = time.perf_counter()
         timed([SPECCTL, "approve", "--stdin"], env, "\n".join(batch))
-        batch_s = time.perf_counter() - t
-        t = time.perf_counter()
+        batch_s = time.perf_counter() - started
+        started = time.perf_counter()
         for slug in separate:
             timed([SPECCTL, "approve", slug], env)
-        separate_s = time.perf_counter() - t
-        for name, seconds in ((f"specctl approve --stdin, {args.batch} slugs, pace 0", batch_s),
-                              (f"{args.batch} separate specctl approve processes", separate_s)):  # fmt: skip
-            record({"name": name, "runs": 1, "median_ms": round(seconds * 1000, 1),
-                    "min_ms": round(seconds * 1000, 1), "peak_rss_mb": 0.0})  # fmt: skip
-        approve_db.unlink()
+        separate_s = time.perf_counter() - started
+        record([
+            {"name": name, "runs": 1, "median_ms": round(s * 1000, 1), "min_ms": round(s * 1000, 1), "peak_rss_mb": 0.0}
+            for name, s in ((f"specctl approve --stdin, {args.batch} slugs, pace 0", batch_s),
+                            (f"{args.batch} separate specctl approve processes", separate_s))
+        ])  # fmt: skip
 
-        # 3. list-repos
+        # 3. list-repos, sequential and concurrent pages, against gh --paginate
         double.add_repos(ORG, repos - len(double.repos))
-        for latency in (0.0, 0.02):
+        for latency, list_runs in ((0.0, 5), (0.02, 3)):
             double.latency = latency
             ms = int(latency * 1000)
-            for conc in (1, 4):
-                record(measure(
-                    f"specctl list-repos ({repos:,} repos, {ms} ms, concurrency {conc})",
-                    [SPECCTL, "list-repos"], {**env, "SPECCTL_CONCURRENCY": str(conc)}, 3 if latency else runs // 3 or 1,
-                ))  # fmt: skip
+            listing = [
+                Job(f"specctl list-repos ({repos:,} repos, {ms} ms, concurrency {c})", fixed(SPECCTL, "list-repos"),
+                    {**env, "SPECCTL_CONCURRENCY": str(c)})
+                for c in (1, 4)
+            ]  # fmt: skip
             if gh:
-                record(measure(
-                    f"gh api --paginate user/repos ({repos:,} repos, {ms} ms)",
-                    [gh, "api", "--paginate", "user/repos?per_page=100"], gh_env, 3 if latency else runs // 3 or 1,
-                ))  # fmt: skip
+                listing.append(Job(f"gh api --paginate user/repos ({repos:,} repos, {ms} ms)",
+                                   fixed(gh, "api", "--paginate", "user/repos?per_page=100"), gh_env))  # fmt: skip
+            record(side_by_side(listing, 1 if args.quick else list_runs))
 
-    by = {r["name"]: r for r in results}
-    ratios = {}
-    if gh:
-        ghv = by["gh --version"]["min_ms"]
-        ratios["--version / gh --version (fastest, target <= 2)"] = by["specctl --version"]["min_ms"] / ghv
-        ratios["projects 1k / gh --version (fastest, target <= 2)"] = (
-            by["specctl projects (1,000, piped)"]["min_ms"] / ghv
-        )
-        ratios["approve / gh api POST (median, target <= 3.5)"] = (
-            by["specctl approve (1 slug, double)"]["median_ms"]
-            / by["gh api -X POST orgs/ORG/repos (double)"]["median_ms"]
-        )
-        ratios["list-repos 20 ms / gh --paginate (median, target <= 0.5)"] = (
-            by[f"specctl list-repos ({repos:,} repos, 20 ms, concurrency 4)"]["median_ms"]
-            / by[f"gh api --paginate user/repos ({repos:,} repos, 20 ms)"]["median_ms"]
-        )
-    ratios[f"approve --stdin {args.batch} / {args.batch} processes (target <= 0.08)"] = (
-        by[f"specctl approve --stdin, {args.batch} slugs, pace 0"]["median_ms"]
-        / by[f"{args.batch} separate specctl approve processes"]["median_ms"]
-    )
-    ratios["list-repos 20 ms: concurrency 4 / 1"] = (
-        by[f"specctl list-repos ({repos:,} repos, 20 ms, concurrency 4)"]["median_ms"]
-        / by[f"specctl list-repos ({repos:,} repos, 20 ms, concurrency 1)"]["median_ms"]
-    )
+    ratios = compute_ratios({r["name"]: r for r in results}, repos, args.batch, bool(gh))
     print()
     for name, value in ratios.items():
-        print(f"{name:<62} {value:6.2f}")
-    doc = {
-        "python": sys.version.split()[0],
-        "gh": bool(gh),
-        "results": results,
-        "ratios": {k: round(v, 3) for k, v in ratios.items()},
-    }
+        print(f"{name:<66} {value:6.2f}")
+    doc = {"python": sys.version.split()[0], "gh": bool(gh), "results": results, "ratios": ratios}
     args.json.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"\nJSON: {args.json}")
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def compute_ratios(by: dict[str, dict], repos: int, batch: int, gh: bool) -> dict[str, float]:
+    def ratio(a: str, b: str, stat: str) -> float:
+        return round(by[a][stat] / by[b][stat], 3)
+
+    listing = f"specctl list-repos ({repos:,} repos, 20 ms, concurrency"
+    ratios = {}
+    if gh:
+        ratios["--version / gh --version (fastest, target <= 2)"] = ratio(
+            "specctl --version", "gh --version", "min_ms"
+        )
+        ratios["projects 1k / gh --version (fastest, target <= 2)"] = ratio(
+            "specctl projects (1,000, piped)", "gh --version", "min_ms"
+        )
+        ratios["approve / gh api POST (median, target <= 3.5)"] = ratio(
+            "specctl approve (1 slug, double)", "gh api -X POST orgs/ORG/repos (double)", "median_ms"
+        )
+        ratios["list-repos 20 ms / gh --paginate (median, target <= 0.5)"] = ratio(
+            f"{listing} 4)", f"gh api --paginate user/repos ({repos:,} repos, 20 ms)", "median_ms"
+        )
+    ratios[f"approve --stdin {batch} / {batch} processes (target <= 0.08)"] = ratio(
+        f"specctl approve --stdin, {batch} slugs, pace 0",
+        f"{batch} separate specctl approve processes",
+        "median_ms",
+    )
+    ratios["list-repos 20 ms: concurrency 4 / 1"] = ratio(f"{listing} 4)", f"{listing} 1)", "median_ms")
+    return ratios
 
 
 if __name__ == "__main__":
