@@ -188,3 +188,18 @@ def test_verbose_traces_each_request_without_the_token(github_env):
     assert result.exit_code == 0
     assert f"debug: POST {github_env.url}/orgs/{ORG}/repos -> 201" in result.stderr
     assert TOKEN not in result.stderr
+
+
+def test_doctor_warns_when_others_can_read_the_config(github_env, isolated):
+    path = isolated / "config" / "config.toml"
+    path.parent.mkdir()
+    path.write_text('org = "auditmos-projects"\n')
+    path.chmod(0o644)
+    result = specctl("doctor")
+    assert result.exit_code == 0
+    assert f"config mode\twarn\tothers can read {path}: run chmod 600 {path}" in result.stdout
+    path.write_text(f'token = "{TOKEN}"\n')  # a token there makes it a failure, with the fix
+    refused = specctl("doctor", GH_TOKEN="")
+    assert refused.exit_code == 4
+    assert f"chmod 600 {path}" in refused.stdout
+    assert TOKEN not in refused.stdout + refused.stderr

@@ -53,3 +53,11 @@ def test_no_color_is_honoured(github_env):
     plain = on_terminal("add", "Beta", "--slug", "beta", NO_COLOR="1")
     assert "✓ Added 'Beta'" in plain
     assert green not in plain
+
+
+def test_list_repos_on_a_terminal(github_env):
+    github_env.add_repos("auditmos-projects", 250)
+    screen = on_terminal("list-repos", "--limit", "120")
+    assert "full_name" in screen
+    assert "auditmos-projects/repo-00119" in screen
+    assert "Traceback" not in screen
