@@ -278,3 +278,14 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     assert done.stdout == "p00000\tinterviewing\t\t\tP 0\n"
     assert done.stderr == ""
     assert done.returncode == 141
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["approve", "ghost", "--no-repo"], ["reopen", "ghost"], ["set-repo", "ghost", "a/b", "--no-verify"]],
+)
+def test_commands_on_unknown_projects_do_not_create_the_store(cli, db_path, args):
+    result = cli(*args)
+    assert result.exit_code == 3
+    assert not db_path.exists()
+    assert not db_path.parent.exists()

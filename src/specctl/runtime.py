@@ -53,7 +53,8 @@ class Runtime:
         return resolve(environ=self.environ, db_flag=self.options.db, env_flag=self.options.env)
 
     def store(self, *, create: bool = True) -> Store:
-        """The store; `create=False` for read-only commands (a missing store reads as empty)."""
+        """The store. `create=False` for every command but `add`: they read, or change projects
+        that must already exist, so a missing store reads as empty and no file is left behind."""
         if self._store is None or (create and self._store.path == ":memory:"):
             s = self.settings
             self._store = Store.open(s.db, create=create, busy_timeout=s.busy_timeout, now=self.now)

@@ -52,7 +52,7 @@ def approve(
         rt.check_github_config()
     options = ApproveOptions(dry_run=dry_run, no_repo=no_repo, require_repo=require_repo)
     out = rt.output
-    approver = Approver(rt.store(), rt.github, rt.settings.org, options, log=out.log)
+    approver = Approver(rt.store(create=False), rt.github, rt.settings.org, options, log=out.log)
     unique = list(dict.fromkeys(wanted))
     with out.progress(len(unique), "Approving") as bar:
 

@@ -98,7 +98,7 @@ def reopen_cmd(ctx: typer.Context, slug: Slug) -> None:
     Example: specctl reopen acme-portal-3f9a1c07
     """
     rt = runtime(ctx)
-    project, moved = reopen(rt.store(), slug)
+    project, moved = reopen(rt.store(create=False), slug)
     if rt.options.json:
         rt.output.document(project.to_dict())
     else:

@@ -39,13 +39,13 @@ def set_repo_cmd(
     if clear == (repo is not None):
         raise BadInput("give either OWNER/NAME or --clear (see 'specctl set-repo --help')")
     if clear:
-        change = clear_repo(rt.store(), slug)
+        change = clear_repo(rt.store(create=False), slug)
     else:
         assert repo is not None
         if not no_verify:
             rt.check_github_config()
         with rt.output.spinner(f"Checking {repo} on GitHub"):
-            change = set_repo(rt.store(), None if no_verify else rt.github, slug, repo)
+            change = set_repo(rt.store(create=False), None if no_verify else rt.github, slug, repo)
     after = change.after
     if rt.options.json:
         rt.output.document(after.to_dict())
