@@ -52,12 +52,17 @@ class ApproveResult:
     notes: list[str] = field(default_factory=list)  # what a person should know (dry-run, races)
     github_repo: str | None = None  # for dry-run: the repo it would create or adopt
 
+    @property
+    def repo(self) -> str | None:
+        """The repo the project has (or, in a dry run, would have)."""
+        return self.github_repo or (self.project.github_repo if self.project else None)
+
     def to_dict(self) -> dict[str, Any]:
         p = self.project
         return {
             "slug": self.slug,
             "spec_status": p.spec_status if p else None,
-            "github_repo": self.github_repo or (p.github_repo if p else None),
+            "github_repo": self.repo,
             "repo_source": p.repo_source if p else None,
             "action": self.action,
             "error": self.error.to_dict() if self.error else None,

@@ -189,6 +189,11 @@ class Settings(NamedTuple):
         return getattr(self, name)
 
 
+def selected_env(env_flag: str | None, environ: Mapping[str, str]) -> str | None:
+    """The [env.NAME] table asked for: --env, else SPECCTL_ENV, else none."""
+    return env_flag or environ.get("SPECCTL_ENV") or None
+
+
 def resolve(
     *,
     environ: Mapping[str, str],
@@ -198,7 +203,7 @@ def resolve(
 ) -> Settings:
     """Resolve every setting: flag > environment > [env.NAME] > file top level > default."""
     config = config or read_config(default_config_path(environ))
-    env_name = env_flag or environ.get("SPECCTL_ENV") or None
+    env_name = selected_env(env_flag, environ)
     if env_name is not None and env_name not in config.data.get("env", {}):
         raise ConfigError(f"no [env.{env_name}] table in config {config.path}; add one or drop --env")
     layers: list[tuple[str, Mapping[str, Any]]] = [

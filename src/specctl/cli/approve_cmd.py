@@ -53,8 +53,7 @@ def approve(
     options = ApproveOptions(dry_run=dry_run, no_repo=no_repo, require_repo=require_repo)
     out = rt.output
     approver = Approver(rt.store(create=False), rt.github, rt.settings.org, options, log=out.log)
-    unique = list(dict.fromkeys(wanted))
-    with out.progress(len(unique), "Approving") as bar:
+    with out.progress(len(set(wanted)), "Approving") as bar:  # approve_all drops duplicates
 
         def report(result: "ApproveResult") -> None:
             _explain(out, result, dry_run)
@@ -62,7 +61,7 @@ def approve(
                 out.records([result.to_dict()], APPROVE_COLUMNS)
             bar.advance()
 
-        results, exit_code = approve_all(approver, unique, report)
+        results, exit_code = approve_all(approver, wanted, report)
     if out.json_mode:
         doc: dict[str, object] = {"results": [r.to_dict() for r in results], "exit_code": exit_code}
         if dry_run:
@@ -77,7 +76,7 @@ def approve(
 def _explain(out: Output, result: "ApproveResult", dry_run: bool) -> None:
     """One line on stderr for a person: what happened to this slug and, on failure, the fix."""
     would = "would be " if dry_run else ""
-    repo = result.github_repo or (result.project.github_repo if result.project else None)
+    repo = result.repo
     error = result.error
     if error is not None and result.action == "none":
         out.warn(error.message)  # it names the slug, quoted and escaped where it is not a slug

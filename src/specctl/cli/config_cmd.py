@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from specctl.cli.app import app, runtime
-from specctl.config import KEYS, ConfigFile, default_config_path, read_config, write_config
+from specctl.config import KEYS, ConfigFile, default_config_path, read_config, selected_env, write_config
 from specctl.errors import BadInput, ConfigError, GitHubError, shown
 
 config_app = typer.Typer(help="Read and write the config file.", no_args_is_help=True)
@@ -55,7 +55,7 @@ def show(ctx: typer.Context) -> None:
     rows = [
         {
             "key": name,
-            "value": str(s.value(name)) if name == "db" else s.value(name),
+            "value": _plain(s.value(name)),
             "source": s.sources[name],
         }
         for name in KEYS
@@ -103,7 +103,7 @@ def set_(
         value = _read_token()
     elif value is None:
         raise BadInput(f"missing value: specctl config set {key} VALUE")
-    env_name = rt.options.env or rt.environ.get("SPECCTL_ENV") or None
+    env_name = selected_env(rt.options.env, rt.environ)
     if env_name and not spec.per_env:
         raise BadInput(f"{key} is not per environment; set it without --env")
     try:
@@ -127,7 +127,7 @@ def unset(ctx: typer.Context, key: Annotated[str, typer.Argument(help=_KEY_HELP)
     """
     rt = runtime(ctx)
     _key(key)
-    env_name = rt.options.env or rt.environ.get("SPECCTL_ENV") or None
+    env_name = selected_env(rt.options.env, rt.environ)
     config = _config_file(ctx)
     data = dict(config.data)
     table = data.get("env", {}).get(env_name, {}) if env_name else data
