@@ -6,6 +6,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -231,6 +232,30 @@ def test_installed_console_script_runs_as_a_process(tmp_path):
     assert missing.stderr.startswith("specctl: error: no project")
 
 
+def test_a_process_flushes_all_output_and_closes_the_store_before_it_ends(tmp_path):
+    """main() ends the process without interpreter teardown (start-up speed): nothing may be lost."""
+    db = tmp_path / "s.db"
+    subprocess.run([specctl_bin(), "--db", str(db), "add", "Seed", "--slug", "seed"], check=True)
+    conn = sqlite3.connect(db)
+    conn.executemany(
+        "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) VALUES (?, ?, '', 'interviewing', 't', 't')",
+        [(f"p{i:05d}", f"P {i}") for i in range(5_000)],
+    )
+    conn.commit()
+    conn.close()
+    for command in ([specctl_bin()], [sys.executable, "-m", "specctl"]):
+        listed = subprocess.run([*command, "--db", str(db), "projects"], capture_output=True, text=True)
+        assert listed.returncode == 0
+        assert len(listed.stdout.splitlines()) == 5_001
+        assert listed.stdout.endswith("p04999\tinterviewing\t\t\tP 4999\nseed\tinterviewing\t\t\tSeed\n")
+    added = subprocess.run(
+        [specctl_bin(), "--db", str(db), "add", "Last", "--slug", "last"], capture_output=True, text=True
+    )
+    assert added.returncode == 0
+    assert added.stderr == "specctl: Added 'Last' as last (interviewing)\n"
+    assert not Path(f"{db}-wal").exists()  # the last connection closed: SQLite checkpointed the WAL
+
+
 def test_shell_completion_offers_slugs_from_the_store(tmp_path):
     env = {
         **os.environ,
@@ -251,8 +276,7 @@ def test_store_only_commands_import_neither_httpx_nor_sqlite_utils(args):
     """Start-up counts: a command imports only what it needs (see benchmarks/run.py)."""
     subprocess.run([specctl_bin(), "add", "Acme", "--slug", "acme"], check=True, capture_output=True)
     code = (
-        "import sys; from specctl.cli import main; sys.argv = ['specctl', *sys.argv[1:]]\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "import sys; from specctl.cli import run; run(sys.argv[1:])\n"
         "print(sorted(m for m in ('httpx', 'sqlite_utils', 'rich') if m in sys.modules), file=sys.stderr)"
     )
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)

@@ -6,30 +6,34 @@ parameter's annotation at each start, and string annotations cost ~5 ms a run to
 evaluate (measured with cProfile; `typer.main.get_command` went from 7.0 to 1.7 ms).
 """
 
+import os
 import sys
 from collections.abc import Sequence
 
 
 def main() -> None:
-    argv = sys.argv[1:]
-    if argv == ["--version"]:
-        from specctl import __version__
-
-        sys.stdout.write(f"specctl {__version__}\n")
-        sys.exit(0)
-    from specctl.cli.app import run
-
-    code = run(argv)
+    """The console script: run the command line, then end the process at once."""
+    code = run(sys.argv[1:])
     try:
         sys.stdout.flush()  # a short output is written here, so a closed pipe shows up here
+        sys.stderr.flush()
     except BrokenPipeError:
         from specctl.output import pipe_closed
 
         code = pipe_closed()
-    sys.exit(code)
+    # Everything is written and flushed, and run() has closed the store and the HTTP client:
+    # skip the interpreter's teardown, which frees Typer's and httpx's modules one object at a
+    # time (~15 ms of every run, measured on exit). No atexit handlers: specctl registers none.
+    os._exit(code)
 
 
 def run(argv: Sequence[str]) -> int:
+    """Run one command line and return its exit code."""
+    if list(argv) == ["--version"]:
+        from specctl import __version__
+
+        sys.stdout.write(f"specctl {__version__}\n")
+        return 0
     from specctl.cli.app import run as run_app
 
     return run_app(argv)
