@@ -135,6 +135,15 @@ def test_token_repr_and_str_hide_the_value():
     assert "supersecret" not in str(token)
 
 
+def test_config_file_repr_hides_its_tables(tmp_path):
+    path = tmp_path / "c.toml"
+    write_config(path, {"token": "ghp_supersecret", "org": "acme"})
+    config = read_config(path)
+    assert config.data["token"] == "ghp_supersecret"
+    assert "supersecret" not in repr(config)
+    assert str(path) in repr(config)
+
+
 def test_write_config_is_0600_whatever_the_umask(tmp_path):
     old = os.umask(0)
     try:

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from specctl.errors import (
     EXIT_NO_REPO,
@@ -34,8 +34,7 @@ CLOCK_SKEW = timedelta(minutes=1)
 PAST_REVIEW = ("active", "complete")
 
 
-@dataclass(frozen=True)
-class ApproveOptions:
+class ApproveOptions(NamedTuple):
     dry_run: bool = False
     no_repo: bool = False
     require_repo: bool = False

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -108,13 +107,15 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("specctl")) / "specctl.db"
 
 
-@dataclass(frozen=True)
-class ConfigFile:
+class ConfigFile(NamedTuple):
     """The config file as read: its tables, and whether others may read it."""
 
     path: Path
-    data: dict[str, Any] = field(repr=False)
+    data: dict[str, Any]  # may hold the token: left out of the repr
     mode: int | None  # None when the file does not exist
+
+    def __repr__(self) -> str:
+        return f"ConfigFile(path={self.path!r}, mode={self.mode!r})"
 
     @property
     def exists(self) -> bool:
@@ -269,10 +270,18 @@ def check_api_url(api_url: str) -> None:
         )
 
 
-@dataclass(frozen=True)
 class Token:
-    value: str = field(repr=False)
-    source: str  # GH_TOKEN, GITHUB_TOKEN, config, gh
+    """A token and where it came from. Not a tuple: nothing should unpack or format its value.
+    A plain class rather than a dataclass: ~0.5 ms less at every start."""
+
+    __slots__ = ("source", "value")
+
+    def __init__(self, value: str, source: str) -> None:
+        self.value = value
+        self.source = source  # GH_TOKEN, GITHUB_TOKEN, config, gh
+
+    def __repr__(self) -> str:
+        return f"Token(source={self.source!r})"
 
     def __str__(self) -> str:
         return f"<token from {self.source}>"

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from specctl import __version__
 from specctl._httpx import httpx
@@ -41,8 +40,7 @@ def random_suffix() -> str:
     return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(4))
 
 
-@dataclass(frozen=True)
-class Repo:
+class Repo(NamedTuple):
     full_name: str
     name: str
     private: bool
@@ -66,8 +64,7 @@ class Repo:
         )
 
 
-@dataclass(frozen=True)
-class Created:
+class Created(NamedTuple):
     repo: Repo
     adopted: bool  # True: an earlier POST of ours made it, we found it and took it
 
