@@ -99,6 +99,11 @@ def test_new_store_uses_wal_and_records_migrations(store, db_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+def test_commits_are_synced_to_disk_in_full(store):
+    """A power cut must not lose the record of a repo being created (NORMAL could, in WAL)."""
+    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
 def test_a_store_made_by_migration_1_opens_in_this_version_without_loss(tmp_path):
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)
