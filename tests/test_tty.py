@@ -61,3 +61,16 @@ def test_list_repos_on_a_terminal(github_env):
     assert "full_name" in screen
     assert "auditmos-projects/repo-00119" in screen
     assert "Traceback" not in screen
+
+
+def test_batches_and_listings_show_progress_on_a_terminal_only(github_env):
+    github_env.add_repos("auditmos-projects", 250)
+    for slug in ("a1", "a2", "a3"):
+        on_terminal("add", slug.upper(), "--slug", slug)
+    assert "Approving" in on_terminal("approve", "a1", "a2", "a3")
+    assert "Listing repos" in on_terminal("list-repos")
+    assert "Checking" in on_terminal("doctor")  # a spinner while GitHub is asked
+    for args in (["approve", "a1", "a2", "a3"], ["list-repos"], ["doctor"]):
+        piped = subprocess.run([specctl_bin(), *args], capture_output=True, text=True)
+        assert not any(word in piped.stderr for word in ("Approving", "Listing repos", "Checking"))
+        assert "\x1b[" not in piped.stderr + piped.stdout
