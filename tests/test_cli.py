@@ -187,6 +187,41 @@ def test_config_set_get_unset_and_path(cli, isolated):
     assert cli("config", "get", "org").stdout == "auditmos-projects\n"
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_config_set_where_the_file_cannot_be_written_is_one_line(cli, monkeypatch):
+    monkeypatch.setenv("SPECCTL_CONFIG", "/proc/no-such-folder/config.toml")  # no folder can be made there
+    result = cli("config", "set", "org", "acme")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "specctl: error: cannot write config /proc/no-such-folder/config.toml: No such file or directory\n"
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--version"],
+        ["projects"],
+        ["--json", "projects"],
+        ["show", "seed"],
+        ["--help"],
+        ["projects", "--help"],
+    ],
+)
+def test_a_full_disk_under_stdout_is_one_line_and_exit_1(tmp_path, args):
+    db = tmp_path / "s.db"
+    subprocess.run(
+        [specctl_bin(), "--db", str(db), "add", "Seed", "--slug", "seed"], check=True, capture_output=True
+    )
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [specctl_bin(), "--db", str(db), *args], stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert done.stderr == "specctl: error: cannot write the output: No space left on device\n"
+    assert done.returncode == 1
+
+
 def test_config_set_token_reads_stdin_and_is_never_printed(cli, isolated):
     refused = cli("config", "set", "token", TOKEN)
     assert refused.exit_code == 2

@@ -12,7 +12,7 @@ from specctl.config import (
     resolve_token,
     write_config,
 )
-from specctl.errors import GITHUB_TOKEN_MISSING, ConfigError, GitHubError
+from specctl.errors import GITHUB_TOKEN_MISSING, ConfigError, GitHubError, SpecctlError
 
 
 def config_at(tmp_path: Path, text: str, mode: int = 0o600) -> ConfigFile:
@@ -164,3 +164,11 @@ def test_api_url_must_be_https_except_loopback():
         check_api_url("http://api.github.com")
     with pytest.raises(ConfigError, match="plain http"):
         check_api_url("http://10.0.0.1")
+
+
+def test_a_config_that_cannot_be_replaced_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "conf" / "config.toml"
+    path.mkdir(parents=True)  # os.replace cannot put a file over a folder
+    with pytest.raises(SpecctlError, match=r"cannot write config .*config\.toml: Is a directory"):
+        write_config(path, {"org": "acme"})
+    assert [p.name for p in path.parent.iterdir()] == ["config.toml"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from specctl.errors import GITHUB_TOKEN_MISSING, BadInput, ConfigError, GitHubError
+from specctl.errors import GITHUB_TOKEN_MISSING, BadInput, ConfigError, GitHubError, SpecctlError
 from specctl.names import check_owner
 
 DEFAULT_ORG = "auditmos-projects"
@@ -339,14 +339,17 @@ def write_config(path: Path, data: dict[str, Any]) -> None:
     """Write atomically, readable by the owner alone (0600), whatever the umask."""
     import tomli_w
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o600)
-            tomli_w.dump(data, f)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                os.fchmod(f.fileno(), 0o600)
+                tomli_w.dump(data, f)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as e:
+        raise SpecctlError(f"cannot write config {path}: {e.strerror or e}") from None

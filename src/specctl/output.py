@@ -29,6 +29,13 @@ class PipeClosed(Exception):
     EPIPE handling (exit 1) up to specctl's boundary."""
 
 
+class OutputFailed(SpecctlError):
+    """stdout cannot be written (a full disk, an I/O error): the results are lost; say so."""
+
+    def __init__(self, error: OSError):
+        super().__init__(f"cannot write the output: {error.strerror or error}")
+
+
 EXIT_PIPE_CLOSED = 141  # as a process killed by SIGPIPE (`… | head`), which is what Unix tools do
 
 
@@ -79,6 +86,8 @@ class Output:
             return self._records(rows, columns, title)
         except BrokenPipeError:
             raise PipeClosed() from None
+        except OSError as e:
+            raise OutputFailed(e) from None
 
     def _records(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str) -> int:
         count = 0
@@ -116,6 +125,8 @@ class Output:
             self.stdout.write(text + "\n")
         except BrokenPipeError:
             raise PipeClosed() from None
+        except OSError as e:
+            raise OutputFailed(e) from None
 
     # -- messages on stderr -----------------------------------------------------------------
 
@@ -131,7 +142,7 @@ class Output:
         self._say(message, "[yellow]![/] warning: " if self.err_tty else "warning: ")
 
     def error(self, error: SpecctlError) -> None:
-        if self.json_mode:
+        if self.json_mode and not isinstance(error, OutputFailed):
             self.document({"error": error.to_dict()})
         self._say(error.message, "[red]✗[/] error: " if self.err_tty else "error: ")
 

@@ -17,18 +17,28 @@ def main() -> None:
     # Importing Typer and httpx runs the cycle collector ~60 times at its default threshold (700)
     # to free ~600 objects: ~5 ms a run. Collections still happen, so a long batch stays bounded.
     gc.set_threshold(50_000)
-    code = run(sys.argv[1:])
     try:
-        sys.stdout.flush()  # a short output is written here, so a closed pipe shows up here
+        code = run(sys.argv[1:])
+        sys.stdout.flush()  # a short output is written here, so a closed pipe or full disk shows up here
         sys.stderr.flush()
     except BrokenPipeError:
         from specctl.output import pipe_closed
 
         code = pipe_closed()
+    except OSError as e:
+        code = _output_failed(e)
     # Everything is written and flushed, and run() has closed the store and the HTTP client:
     # skip the interpreter's teardown, which frees Typer's and httpx's modules one object at a
     # time (~15 ms of every run, measured on exit). No atexit handlers: specctl registers none.
     os._exit(code)
+
+
+def _output_failed(error: OSError) -> int:
+    from specctl.output import OutputFailed
+
+    failure = OutputFailed(error)
+    sys.stderr.write(f"specctl: error: {failure.message}\n")
+    return failure.exit_code
 
 
 def run(argv: Sequence[str]) -> int:

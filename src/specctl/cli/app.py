@@ -8,7 +8,7 @@ import typer
 
 from specctl import __version__
 from specctl.errors import EXIT_FAILED, EXIT_USAGE, BadInput, SpecctlError
-from specctl.output import PipeClosed, pipe_closed
+from specctl.output import OutputFailed, PipeClosed, pipe_closed
 from specctl.runtime import Options, Runtime
 
 app = typer.Typer(
@@ -139,6 +139,11 @@ def _run(state: State, argv: Sequence[str]) -> int:
         return 130
     except (PipeClosed, BrokenPipeError):
         return pipe_closed()
+    except OSError as e:  # the world, not a bug: a full disk under stdout, a file we cannot touch
+        state.runtime.output.error(
+            OutputFailed(e) if e.filename is None else SpecctlError(f"{e.filename}: {e.strerror}")
+        )
+        return EXIT_FAILED
     except Exception as e:  # a bug: say so in one line; the traceback (no locals) with -v
         state.runtime.output.error(
             SpecctlError(f"internal error: {type(e).__name__}: {e} (run with --verbose for details)")
