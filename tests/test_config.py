@@ -90,6 +90,23 @@ def test_bad_env_value_names_the_variable(tmp_path):
         resolve(environ={"SPECCTL_CONCURRENCY": "many"}, config=config_at(tmp_path, ""))
 
 
+@pytest.mark.parametrize(
+    ("var", "value", "expected"),
+    [
+        ("SPECCTL_PACE", "abc", "expected a number >= 0"),
+        ("SPECCTL_PACE", "inf", "expected a number >= 0"),
+        ("SPECCTL_MAX_WAIT", "nan", "expected a number >= 0"),
+        ("SPECCTL_TIMEOUT", "1e999", "expected a number > 0"),
+        ("SPECCTL_CONCURRENCY", "many", "expected a whole number from 1 to 100"),
+    ],
+)
+def test_bad_numbers_say_what_is_expected_in_our_words(tmp_path, var, value, expected):
+    """Not Python's "could not convert string to float", and never an endless wait."""
+    with pytest.raises(ConfigError) as e:
+        resolve(environ={var: value}, config=config_at(tmp_path, ""))
+    assert e.value.message.endswith(f"(from {var}): {expected}")
+
+
 def test_token_order(tmp_path):
     cfg = config_at(tmp_path, 'token = "from-file"')
     gh = lambda host: "from-gh"  # noqa: E731

@@ -254,7 +254,7 @@ def test_network_down_is_unavailable_after_three_tries(gh, httpx_mock):
     with pytest.raises(GitHubError) as e:
         gh.get_repo(ORG, "acme")
     assert e.value.code == "GITHUB_UNAVAILABLE"
-    assert "cannot connect" in e.value.message
+    assert e.value.message == "GitHub is unavailable (cannot connect to api.github.com) after 3 tries"
 
 
 def test_get_repo_404_is_none_and_canonical_case_is_kept(gh, httpx_mock):

@@ -21,23 +21,33 @@ DEFAULT_API_URL = "https://api.github.com"
 
 
 def _number(minimum: float, allow_zero: bool = True) -> Callable[[Any], float]:
+    expected = f"expected a number {'>' if not allow_zero else '>='} {minimum}"
+
     def parse(value: Any) -> float:
-        if isinstance(value, bool):
-            raise ValueError("expected a number")
-        number = float(value)
-        if number < minimum or (not allow_zero and number == 0) or number != number:
-            raise ValueError(f"expected a number {'>' if not allow_zero else '>='} {minimum}")
+        if isinstance(value, bool):  # TOML `pace = true` is not 1
+            raise ValueError(expected)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(expected) from None
+        # not NaN and not infinite: a pace or a wait of inf would sleep for ever
+        if not minimum <= number < float("inf") or (not allow_zero and number == 0):
+            raise ValueError(expected)
         return number
 
     return parse
 
 
 def _concurrency(value: Any) -> int:
+    expected = "expected a whole number from 1 to 100"
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError("expected a whole number from 1 to 100")
-    number = int(value)
+        raise ValueError(expected)
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(expected) from None
     if not 1 <= number <= 100:
-        raise ValueError("expected a whole number from 1 to 100")
+        raise ValueError(expected)
     return number
 
 

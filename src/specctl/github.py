@@ -328,7 +328,7 @@ class GitHub:
             try:
                 response = self.client.request(method, url, follow_redirects=not mutating, **kwargs)
             except httpx.TransportError as e:
-                raise _Transient(_transport_message(e)) from None
+                raise _Transient(_transport_message(e, self.client.base_url.host)) from None
             finally:
                 if mutating:
                     self._last_mutation = self.clock()
@@ -493,11 +493,11 @@ def _describe(response: httpx.Response | None) -> str:
     return f"{response.status_code} {response.reason_phrase}".strip()
 
 
-def _transport_message(error: httpx.TransportError) -> str:
+def _transport_message(error: httpx.TransportError, host: str) -> str:
     if isinstance(error, httpx.TimeoutException):
         return "timed out"
     if isinstance(error, httpx.ConnectError):
-        return "cannot connect"
+        return f"cannot connect to {host}"
     return "connection dropped"
 
 
