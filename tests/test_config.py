@@ -58,6 +58,14 @@ def test_unknown_env_table_is_config_error(tmp_path):
         resolve(environ={}, env_flag="prod", config=config_at(tmp_path, ""))
 
 
+def test_a_config_that_is_not_utf8_says_so(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'org = "\xff"\n')
+    with pytest.raises(ConfigError) as e:
+        read_config(path)
+    assert e.value.message == f"config {path} is not UTF-8 text (at byte 8)"
+
+
 def test_broken_toml_names_the_file_and_line(tmp_path):
     with pytest.raises(ConfigError) as e:
         config_at(tmp_path, 'org = "a"\npace = = 1\n')
@@ -118,6 +126,16 @@ def test_token_order(tmp_path):
     with pytest.raises(GitHubError) as e:
         resolve_token(read_config(tmp_path / "no.toml"), {}, gh_token=lambda host: None)
     assert e.value.code == GITHUB_TOKEN_MISSING
+    assert e.value.exit_code == 4
+
+
+@pytest.mark.parametrize("value", ["ghp_abc\ndef", "ghp_abc def", "ghp_\x07bell"])
+def test_a_token_with_spaces_or_control_characters_is_refused_without_showing_it(tmp_path, value):
+    with pytest.raises(GitHubError) as e:
+        resolve_token(read_config(tmp_path / "no.toml"), {"GH_TOKEN": value})
+    assert e.value.message == (
+        "the token from GH_TOKEN has spaces or control characters inside; set it again"
+    )
     assert e.value.exit_code == 4
 
 

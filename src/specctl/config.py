@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from specctl.errors import GITHUB_TOKEN_MISSING, BadInput, ConfigError, GitHubError, SpecctlError
+from specctl.errors import (
+    GITHUB_TOKEN_MISSING,
+    GITHUB_UNAUTHORIZED,
+    BadInput,
+    ConfigError,
+    GitHubError,
+    SpecctlError,
+)
 from specctl.names import check_owner
 
 DEFAULT_ORG = "auditmos-projects"
@@ -158,8 +165,10 @@ def read_config(path: Path) -> ConfigFile:
             mode = os.fstat(f.fileno()).st_mode & 0o777
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config {path} is not valid TOML: {e}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"config {path} cannot be read: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config {path} is not UTF-8 text (at byte {e.start + 1})") from None
+    except OSError as e:
+        raise ConfigError(f"config {path} cannot be read: {e.strerror or e}") from None
     _check_tables(path, data)
     return ConfigFile(path, data, mode)
 
@@ -304,6 +313,22 @@ def resolve_token(
     gh_token: Callable[[str], str | None] | None = None,
 ) -> Token:
     """GH_TOKEN > GITHUB_TOKEN > config `token` (0600 only) > `gh auth token`."""
+    token = _find_token(config, environ, api_url, gh_token)
+    if not token.value.isprintable() or any(c.isspace() for c in token.value):
+        # httpx would refuse such a header and it would read as a dropped connection
+        raise GitHubError(
+            GITHUB_UNAUTHORIZED,
+            f"the token from {token.source} has spaces or control characters inside; set it again",
+        )
+    return token
+
+
+def _find_token(
+    config: ConfigFile,
+    environ: Mapping[str, str],
+    api_url: str,
+    gh_token: Callable[[str], str | None] | None,
+) -> Token:
     for var in ("GH_TOKEN", "GITHUB_TOKEN"):
         if environ.get(var, "").strip():
             return Token(environ[var].strip(), var)
