@@ -267,17 +267,21 @@ def test_installed_console_script_runs_as_a_process(tmp_path):
     assert missing.stderr.startswith("specctl: error: no project")
 
 
+def store_with_projects(db: Path, count: int) -> Path:
+    """A store made by specctl (project `seed`) with `count` more projects p00000… in bulk."""
+    subprocess.run([specctl_bin(), "--db", str(db), "add", "Seed", "--slug", "seed"], check=True)
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) VALUES (?, ?, '', 'interviewing', 't', 't')",
+            [(f"p{i:05d}", f"P {i}") for i in range(count)],
+        )
+    conn.close()
+    return db
+
+
 def test_a_process_flushes_all_output_and_closes_the_store_before_it_ends(tmp_path):
     """main() ends the process without interpreter teardown (start-up speed): nothing may be lost."""
-    db = tmp_path / "s.db"
-    subprocess.run([specctl_bin(), "--db", str(db), "add", "Seed", "--slug", "seed"], check=True)
-    conn = sqlite3.connect(db)
-    conn.executemany(
-        "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) VALUES (?, ?, '', 'interviewing', 't', 't')",
-        [(f"p{i:05d}", f"P {i}") for i in range(5_000)],
-    )
-    conn.commit()
-    conn.close()
+    db = store_with_projects(tmp_path / "s.db", 5_000)
     for command in ([specctl_bin()], [sys.executable, "-m", "specctl"]):
         listed = subprocess.run([*command, "--db", str(db), "projects"], capture_output=True, text=True)
         assert listed.returncode == 0
@@ -320,15 +324,7 @@ def test_store_only_commands_import_neither_httpx_nor_sqlite_utils(args):
 
 def test_a_closed_pipe_ends_quietly(tmp_path):
     """`specctl projects | head -1`: no traceback, the exit status of a process killed by SIGPIPE."""
-    db = tmp_path / "many.db"
-    subprocess.run([specctl_bin(), "--db", str(db), "add", "Seed", "--slug", "seed"], check=True)
-    conn = sqlite3.connect(db)
-    conn.executemany(
-        "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) VALUES (?, ?, '', 'interviewing', 't', 't')",
-        [(f"p{i:05d}", f"P {i}") for i in range(20_000)],
-    )
-    conn.commit()
-    conn.close()
+    db = store_with_projects(tmp_path / "many.db", 20_000)
     done = subprocess.run(
         ["bash", "-c", f'set -o pipefail; "{specctl_bin()}" --db "{db}" projects | head -1'],
         capture_output=True,
