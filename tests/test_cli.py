@@ -210,10 +210,7 @@ def test_config_set_where_the_file_cannot_be_written_is_one_line(cli, monkeypatc
     ],
 )
 def test_a_full_disk_under_stdout_is_one_line_and_exit_1(tmp_path, args):
-    db = tmp_path / "s.db"
-    subprocess.run(
-        [specctl_bin(), "--db", str(db), "add", "Seed", "--slug", "seed"], check=True, capture_output=True
-    )
+    db = store_with_projects(tmp_path / "s.db", 2_000)  # listings larger than the output buffer
     with open("/dev/full", "w") as full:
         done = subprocess.run(
             [specctl_bin(), "--db", str(db), *args], stdout=full, stderr=subprocess.PIPE, text=True
