@@ -219,6 +219,18 @@ def test_a_full_disk_under_stdout_is_one_line_and_exit_1(tmp_path, args):
     assert done.returncode == 1
 
 
+def test_an_os_error_naming_a_file_is_one_line_not_an_internal_error(cli, monkeypatch):
+    from specctl.runtime import Runtime
+
+    def denied(self, *, create=True):
+        raise PermissionError(13, "Permission denied", "/srv/specctl/store.db")
+
+    monkeypatch.setattr(Runtime, "store", denied)
+    result = cli("projects")
+    assert result.exit_code == 1
+    assert result.stderr == "specctl: error: /srv/specctl/store.db: Permission denied\n"
+
+
 def test_config_set_token_reads_stdin_and_is_never_printed(cli, isolated):
     refused = cli("config", "set", "token", TOKEN)
     assert refused.exit_code == 2

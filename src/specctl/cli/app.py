@@ -141,7 +141,7 @@ def _run(state: State, argv: Sequence[str]) -> int:
         return pipe_closed()
     except OSError as e:  # the world, not a bug: a full disk under stdout, a file we cannot touch
         state.runtime.output.error(
-            OutputFailed(e) if e.filename is None else SpecctlError(f"{e.filename}: {e.strerror}")
+            OutputFailed(e) if e.filename is None else SpecctlError(f"{e.filename}: {e.strerror or e}")
         )
         return EXIT_FAILED
     except Exception as e:  # a bug: say so in one line; the traceback (no locals) with -v
