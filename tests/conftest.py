@@ -33,6 +33,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             "GH_TOKEN", "GITHUB_TOKEN", "GITHUB_ORG", "GITHUB_API_URL", "NO_COLOR", "GH_HOST",
         ):  # fmt: skip
             monkeypatch.delenv(var)
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # processes buffer stdout, as users' do
     monkeypatch.setenv("SPECCTL_CONFIG", str(tmp_path / "config" / "config.toml"))
     monkeypatch.setenv("SPECCTL_DB", str(tmp_path / "data" / "specctl.db"))
     monkeypatch.setenv("SPECCTL_PACE", "0")

@@ -211,12 +211,17 @@ def test_config_set_where_the_file_cannot_be_written_is_one_line(cli, monkeypatc
 )
 def test_a_full_disk_under_stdout_is_one_line_and_exit_1(tmp_path, args):
     db = store_with_projects(tmp_path / "s.db", 2_000)  # listings larger than the output buffer
-    with open("/dev/full", "w") as full:
-        done = subprocess.run(
-            [specctl_bin(), "--db", str(db), *args], stdout=full, stderr=subprocess.PIPE, text=True
-        )
-    assert done.stderr == "specctl: error: cannot write the output: No space left on device\n"
-    assert done.returncode == 1
+    for env in (os.environ, {**os.environ, "PYTHONUNBUFFERED": "1"}):  # buffered (see conftest), then not
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(
+                [specctl_bin(), "--db", str(db), *args],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+        assert done.stderr == "specctl: error: cannot write the output: No space left on device\n"
+        assert done.returncode == 1
 
 
 def test_an_os_error_naming_a_file_is_one_line_not_an_internal_error(cli, monkeypatch):

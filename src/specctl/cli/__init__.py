@@ -17,6 +17,7 @@ def main() -> None:
     # Importing Typer and httpx runs the cycle collector ~60 times at its default threshold (700)
     # to free ~600 objects: ~5 ms a run. Collections still happen, so a long batch stays bounded.
     gc.set_threshold(50_000)
+    code = 0
     try:
         code = run(sys.argv[1:])
         sys.stdout.flush()  # a short output is written here, so a closed pipe or full disk shows up here
@@ -26,7 +27,8 @@ def main() -> None:
 
         code = pipe_closed()
     except OSError as e:
-        code = _output_failed(e)
+        if code == 0:  # a failed command has said why already (maybe this very write, still buffered)
+            code = _output_failed(e)
     # Everything is written and flushed, and run() has closed the store and the HTTP client:
     # skip the interpreter's teardown, which frees Typer's and httpx's modules one object at a
     # time (~15 ms of every run, measured on exit). No atexit handlers: specctl registers none.
