@@ -283,7 +283,9 @@ def test_installed_console_script_runs_as_a_process(tmp_path):
 
 def store_with_projects(db: Path, count: int) -> Path:
     """A store made by specctl (project `seed`) with `count` more projects p00000… in bulk."""
-    subprocess.run([specctl_bin(), "--db", str(db), "add", "Seed", "--slug", "seed"], check=True)
+    subprocess.run(
+        [specctl_bin(), "--db", str(db), "add", "Seed", "--slug", "seed"], check=True, capture_output=True
+    )
     with sqlite3.connect(db) as conn:
         conn.executemany(
             "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) VALUES (?, ?, '', 'interviewing', 't', 't')",
