@@ -86,8 +86,6 @@ class Output:
             return self._records(rows, columns, title)
         except BrokenPipeError:
             raise PipeClosed() from None
-        except OSError as e:
-            raise OutputFailed(e) from None
 
     def _records(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str) -> int:
         count = 0
@@ -125,8 +123,6 @@ class Output:
             self.stdout.write(text + "\n")
         except BrokenPipeError:
             raise PipeClosed() from None
-        except OSError as e:
-            raise OutputFailed(e) from None
 
     # -- messages on stderr -----------------------------------------------------------------
 
