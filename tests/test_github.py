@@ -194,7 +194,7 @@ def test_secondary_limit_without_retry_after_waits_a_minute_or_fails(gh, httpx_m
         url=f"{API}/repos/{ORG}/acme", status_code=403,
         json={"message": "You have exceeded a secondary rate limit. Please wait."},
     )  # fmt: skip
-    gh.max_wait = 30
+    gh.http.max_wait = 30
     with pytest.raises(GitHubError) as e:
         gh.get_repo(ORG, "acme")
     assert e.value.code == "GITHUB_RATE_LIMITED"

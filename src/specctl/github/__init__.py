@@ -1,0 +1,55 @@
+"""GitHub's REST API, as specctl needs it. Over an injected httpx.Client; knows no store and
+no CLI. `transport` is the one request path (auth, limits, pacing, retries, errors); each
+other module is one group of endpoints on top of it, gathered here in `GitHub`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from specctl._httpx import httpx
+from specctl.config import Token
+from specctl.github.account import AccountCalls
+from specctl.github.repos import AttemptLog, Created, NoAttemptLog, Repo, RepoCalls, random_suffix
+from specctl.github.transport import Transport, http_client
+
+__all__ = ["AttemptLog", "Created", "GitHub", "NoAttemptLog", "Repo", "random_suffix"]
+
+
+class GitHub(RepoCalls, AccountCalls):
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        pace: float = 1.0,
+        max_wait: float = 60.0,
+        concurrency: int = 4,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        suffix: Callable[[], str] = random_suffix,
+    ):
+        self.http = Transport(client, pace=pace, max_wait=max_wait, backoff=backoff, sleep=sleep, clock=clock)
+        self.concurrency = concurrency
+        self.suffix = suffix
+
+    @classmethod
+    def connect(
+        cls,
+        api_url: str,
+        token: Token,
+        *,
+        timeout: float = 10.0,
+        trace: Callable[[str], None] | None = None,
+        **kwargs: Any,
+    ) -> GitHub:
+        """A client for `api_url`; `trace` gets one line per response (method, URL, status)."""
+        return cls(http_client(api_url, token, timeout=timeout, trace=trace), **kwargs)
+
+    @property
+    def client(self) -> httpx.Client:
+        return self.http.client
+
+    def close(self) -> None:
+        self.http.close()

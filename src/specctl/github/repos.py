@@ -1,0 +1,200 @@
+"""Repositories: get, create (with the name-taken retry and unknown outcomes resolved by a
+lookup) and list (Link pagination, pages fetched `concurrency` at a time)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
+
+from specctl._httpx import httpx
+from specctl.errors import GITHUB_REPO_NAME_TAKEN, GITHUB_UNAVAILABLE, GitHubError
+from specctl.github.transport import TRIES, Transient, Transport, describe, error
+
+PER_PAGE = 100
+_SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def random_suffix() -> str:
+    import secrets
+
+    return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(4))
+
+
+class Repo(NamedTuple):
+    full_name: str
+    name: str
+    private: bool
+    visibility: str
+    default_branch: str | None
+    html_url: str | None
+    created_at: datetime | None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Repo:
+        created = data.get("created_at")
+        private = bool(data.get("private"))
+        return cls(
+            full_name=data["full_name"],
+            name=data["name"],
+            private=private,
+            visibility=data.get("visibility") or ("private" if private else "public"),
+            default_branch=data.get("default_branch"),
+            html_url=data.get("html_url"),
+            created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
+        )
+
+
+class Created(NamedTuple):
+    repo: Repo
+    adopted: bool  # True: an earlier POST of ours made it, we found it and took it
+
+
+class AttemptLog(Protocol):
+    """What the caller knows of earlier attempts; lets it decide what is its own repo."""
+
+    def before_post(self, name: str) -> None: ...
+
+    def may_adopt(self, repo: Repo, own_post_may_have_landed: bool) -> bool: ...
+
+    def retry_name(self, base: str) -> str | None: ...
+
+
+class NoAttemptLog:
+    """Without a record of earlier attempts, only a POST of this call can have made the repo."""
+
+    def before_post(self, name: str) -> None:
+        pass
+
+    def may_adopt(self, repo: Repo, own_post_may_have_landed: bool) -> bool:
+        return own_post_may_have_landed
+
+    def retry_name(self, base: str) -> str | None:
+        return None
+
+
+class RepoCalls:
+    """The repository endpoints, over `self.http`."""
+
+    http: Transport
+    concurrency: int
+    suffix: Callable[[], str]
+
+    def get_repo(self, owner: str, name: str) -> Repo | None:
+        """The repo with GitHub's canonical `full_name`; None when absent or invisible (404)."""
+        response = self.http.get(f"repos/{owner}/{name}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise error(response, f"repo {owner}/{name}")
+        return Repo.from_api(response.json())
+
+    def create_org_repo(
+        self, org: str, name: str, description: str = "", attempts: AttemptLog | None = None
+    ) -> Created:
+        """Create a private repo `org/name` (SPEC "approve" step 3).
+
+        Name taken → one retry as `name-xxxx`, then GITHUB_REPO_NAME_TAKEN; other 422s are not
+        retried. A 5xx, timeout or dropped connection leaves the outcome unknown: the name is
+        looked up, and only when absent is it POSTed again, after a backoff, TRIES times at most.
+        `attempts` records each POST before it is sent and says which existing repo is ours.
+        """
+        log = attempts or NoAttemptLog()
+        candidate, unknown_outcomes = name, 0
+        while True:
+            log.before_post(candidate)
+            body = {"name": candidate, "description": description, "private": True, "auto_init": False}
+            try:
+                response: httpx.Response | None = self.http.send("POST", f"orgs/{org}/repos", json=body)
+            except Transient:
+                response = None
+            if response is not None and response.status_code == 201:
+                return Created(Repo.from_api(response.json()), adopted=False)
+            if response is not None and response.status_code < 500:
+                refused = error(response, f"org {org}")
+                if refused.code != GITHUB_REPO_NAME_TAKEN:
+                    raise refused
+                landed = False
+            else:
+                unknown_outcomes += 1
+                landed = True
+            existing = self.get_repo(org, candidate)
+            if existing is not None and log.may_adopt(existing, own_post_may_have_landed=landed):
+                return Created(existing, adopted=True)
+            if landed and existing is None:  # the POST did not land: try the same name again
+                if unknown_outcomes >= TRIES:
+                    status = response.status_code if response is not None else None
+                    raise GitHubError(
+                        GITHUB_UNAVAILABLE,
+                        f"GitHub did not create {org}/{candidate} after {unknown_outcomes} tries "
+                        f"({describe(response)}); re-run approve later",
+                        http_status=status,
+                    )
+                self.http.backoff_sleep(unknown_outcomes)
+                continue
+            # The name is taken by a repo that is not ours (or that the token cannot see).
+            if candidate != name:  # the suffixed name is taken too
+                raise GitHubError(
+                    GITHUB_REPO_NAME_TAKEN,
+                    f"{org}/{name} and {org}/{candidate} already exist; set a repo with "
+                    "`specctl set-repo` or retry approve",
+                    http_status=422,
+                )
+            candidate = log.retry_name(name) or f"{name}-{self.suffix()}"
+
+    def list_repos(
+        self,
+        owner: str | None = None,
+        *,
+        limit: int | None = None,
+        on_page: Callable[[int, int | None], None] | None = None,
+    ) -> list[Repo]:
+        """Every repo the token reaches (`/user/repos`), or one owner's (org, else user).
+
+        Follows the Link header as given; once `rel="last"` is known, the remaining pages are
+        built from it (only `page` changed) and fetched `concurrency` at a time.
+        `on_page(pages_done, pages_total)` reports progress.
+        """
+        first = f"orgs/{owner}/repos" if owner else "user/repos"
+        response = self.http.get(first, params={"per_page": PER_PAGE})
+        if owner and response.status_code == 404:
+            response = self.http.get(f"users/{owner}/repos", params={"per_page": PER_PAGE})
+        repos = self._page(response, f"repos of {owner}" if owner else "your repos")
+        last = response.links.get("last", {}).get("url")
+        total = _page_number(last) if last else None
+        if on_page:
+            on_page(1, total)
+        if last and total and self.concurrency > 1:
+            wanted = total if limit is None else min(total, -(-limit // PER_PAGE))
+            urls = [str(httpx.URL(last).copy_set_param("page", str(p))) for p in range(2, wanted + 1)]
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+                for done, page in enumerate(pool.map(self._get_page, urls), 2):
+                    repos.extend(page)
+                    if on_page:
+                        on_page(done, total)
+        else:
+            next_url = response.links.get("next", {}).get("url")
+            done = 1
+            while next_url and (limit is None or len(repos) < limit):
+                response = self.http.get(self.http.same_origin(next_url))
+                repos.extend(self._page(response, "the next page"))
+                next_url = response.links.get("next", {}).get("url")
+                done += 1
+                if on_page:
+                    on_page(done, total)
+        return repos if limit is None else repos[:limit]
+
+    def _get_page(self, url: str) -> list[Repo]:
+        return self._page(self.http.get(self.http.same_origin(url)), "a page of repos")
+
+    def _page(self, response: httpx.Response, what: str) -> list[Repo]:
+        if response.status_code != 200:
+            raise error(response, what)
+        return [Repo.from_api(item) for item in response.json()]
+
+
+def _page_number(url: str) -> int | None:
+    page = httpx.URL(url).params.get("page")
+    return int(page) if page and page.isdigit() else None
