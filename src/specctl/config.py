@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from specctl.errors import (
@@ -22,6 +22,9 @@ from specctl.errors import (
     SpecctlError,
 )
 from specctl.names import check_owner
+
+if TYPE_CHECKING:
+    from specctl.repo_config import RepoConfig
 
 DEFAULT_ORG = "auditmos-projects"
 DEFAULT_API_URL = "https://api.github.com"
@@ -187,9 +190,23 @@ def _check_tables(path: Path, data: dict[str, Any]) -> None:
     envs = data.get("env", {})
     if not isinstance(envs, dict) or not all(isinstance(t, dict) for t in envs.values()):
         raise ConfigError(f"config {path}: [env] must hold tables such as [env.staging]")
-    check({k: v for k, v in data.items() if k != "env"}, "top level", per_env=False)
+    check({k: v for k, v in data.items() if k not in ("env", "repo")}, "top level", per_env=False)
+    _check_repo_table(path, data.get("repo"), "[repo]")
     for env_name, table in envs.items():
-        check(table, f"[env.{env_name}]", per_env=True)
+        check({k: v for k, v in table.items() if k != "repo"}, f"[env.{env_name}]", per_env=True)
+        _check_repo_table(path, table.get("repo"), f"[env.{env_name}.repo]")
+
+
+def _check_repo_table(path: Path, table: Any, where: str) -> None:
+    """The [repo] table (SPEC "Provisioning") is checked with the rest: bad is exit 2 for every command."""
+    if table is None:
+        return
+    from specctl.repo_config import parse_repo_table  # only configs with the table pay for it
+
+    try:
+        parse_repo_table(table, where)
+    except ValueError as e:
+        raise ConfigError(f"config {path}: {e}") from None
 
 
 class Settings(NamedTuple):
@@ -207,6 +224,12 @@ class Settings(NamedTuple):
 
     def value(self, name: str) -> Any:
         return getattr(self, name)
+
+    def repo_config(self) -> RepoConfig | None:
+        """The [repo] table with [env.NAME.repo] over it key by key; None when there is none."""
+        from specctl.repo_config import merged_repo_table
+
+        return merged_repo_table(self.config.data, self.env_name)
 
 
 def selected_env(env_flag: str | None, environ: Mapping[str, str]) -> str | None:
