@@ -90,7 +90,13 @@ class RepoCalls:
         return Repo.from_api(response.json())
 
     def create_org_repo(
-        self, org: str, name: str, description: str = "", attempts: AttemptLog | None = None
+        self,
+        org: str,
+        name: str,
+        description: str = "",
+        attempts: AttemptLog | None = None,
+        *,
+        post: Callable[[str], httpx.Response] | None = None,
     ) -> Created:
         """Create a private repo `org/name` (SPEC "approve" step 3).
 
@@ -98,6 +104,8 @@ class RepoCalls:
         retried. A 5xx, timeout or dropped connection leaves the outcome unknown: the name is
         looked up, and only when absent is it POSTed again, after a backoff, TRIES times at most.
         `attempts` records each POST before it is sent and says which existing repo is ours.
+        `post(name)` sends one create of `name` (default: POST /orgs/{org}/repos); the template
+        create sends its own request through this same loop, under the same rules.
         """
         log = attempts or NoAttemptLog()
         candidate, unknown_outcomes = name, 0
@@ -105,7 +113,9 @@ class RepoCalls:
             log.before_post(candidate)
             body = {"name": candidate, "description": description, "private": True, "auto_init": False}
             try:
-                response: httpx.Response | None = self.http.send("POST", f"orgs/{org}/repos", json=body)
+                response: httpx.Response | None = (
+                    post(candidate) if post else self.http.send("POST", f"orgs/{org}/repos", json=body)
+                )
             except Transient:
                 response = None
             if response is not None and response.status_code == 201:

@@ -235,10 +235,15 @@ def message(response: httpx.Response) -> str:
 
 
 def name_taken(response: httpx.Response) -> bool:
+    """The create's `{field: "name", message: "name already exists…"}`, or the generate
+    endpoint's plain string "Could not clone: Name already exists on this account"."""
     return any(
-        isinstance(e, dict)
-        and e.get("field") == "name"
-        and "already exists" in str(e.get("message", "")).lower()
+        (
+            isinstance(e, dict)
+            and e.get("field") == "name"
+            and "already exists" in str(e.get("message", "")).lower()
+        )
+        or (isinstance(e, str) and "name already exists" in e.lower())
         for e in json_object(response).get("errors") or []
     )
 
