@@ -15,6 +15,7 @@ EXIT_NOT_FOUND = 3
 EXIT_AUTH = 4
 EXIT_TRANSITION = 5
 EXIT_NO_REPO = 6
+EXIT_DRIFT = 7  # provision --check: a repo differs from the [repo] table
 
 
 class SpecctlError(Exception):
