@@ -52,7 +52,8 @@ def approve(
         rt.check_github_config()
     options = ApproveOptions(dry_run=dry_run, no_repo=no_repo, require_repo=require_repo)
     out = rt.output
-    approver = Approver(rt.store(create=False), rt.github, rt.settings.org, options, log=out.log)
+    repo = rt.settings.repo_config()
+    approver = Approver(rt.store(create=False), rt.github, rt.settings.org, options, log=out.log, repo=repo)
     with out.progress(len(set(wanted)), "Approving") as bar:  # approve_all drops duplicates
 
         def report(result: "ApproveResult") -> None:
@@ -92,3 +93,7 @@ def _explain(out: Output, result: "ApproveResult", dry_run: bool) -> None:
         out.success(f"{approved}; no repo work (--no-repo)")
     for note in result.notes:
         out.info(f"{result.slug}: {note}")
+    if result.provision is not None:
+        from specctl.cli.provision_cmd import explain_provision
+
+        explain_provision(out, result.slug, result.provision, "approve")
