@@ -265,3 +265,22 @@ def test_bad_table_stops_approve_before_anything_is_created(github_env, isolated
     assert "[repo] topics: 'Client' is not a valid topic" in result.stderr
     assert github_env.seen == []
     assert Store.open(db_path).require("acme").spec_status == "interviewing"
+
+
+def test_doctor_checks_the_table_without_writing(provisioned, isolated):
+    write_config(isolated, TABLE + "readme = true\n")
+    ok = specctl("doctor")
+    assert ok.exit_code == 0, ok.stdout
+    assert f"repo template\tok\t{TEMPLATE} is a template repository" in ok.stdout
+    assert "repo readme\twarn\treadme is ignored with a template" in ok.stdout
+    assert f"repo teams\tok\tdevelopers (push), leads (maintain) exist in {ORG}" in ok.stdout
+    assert "repo topics\tok\t2 valid topics" in ok.stdout
+    assert "repo permissions\tok\tthe [repo] steps need Administration: write" in ok.stdout
+    writes = [s for s in provisioned.seen if s.method != "GET"]
+    assert [(s.method, s.body) for s in writes] == [("POST", {"name": ""})]  # the create-permission probe
+    provisioned.repos[TEMPLATE.lower()]["is_template"] = False
+    provisioned.teams[ORG.lower()].discard("leads")
+    bad = specctl("doctor")
+    assert bad.exit_code == 1
+    assert f"repo template\tfail\t{TEMPLATE} is not a template repository" in bad.stdout
+    assert f"repo teams\tfail\tno team leads in {ORG}" in bad.stdout

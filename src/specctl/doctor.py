@@ -119,4 +119,51 @@ class Doctor:
         if self._check("github user", user):
             if self._check("org", org_access):
                 self._check("create repos", can_create)
+                self._repo_table_checks()
             self._check("rate limit", rate)
+
+    def _repo_table_checks(self) -> None:
+        """The [repo] table against GitHub, reading only (SPEC "Provisioning")."""
+        repo = self.rt.settings.repo_config()
+        if repo is None:
+            return
+        org = self.rt.settings.org
+        gh = self.rt.github()
+
+        def template() -> str:
+            assert repo.template is not None
+            owner, name = repo.template.split("/", 1)
+            data = gh.repo_data(owner, name)
+            if data is None:
+                raise SpecctlError(f"template {repo.template} not found, or the token can't see it")
+            if not data.get("is_template"):
+                raise SpecctlError(
+                    f"{repo.template} is not a template repository; tick 'Template repository' "
+                    "in its settings"
+                )
+            return f"{repo.template} is a template repository"
+
+        def teams() -> str:
+            missing = [t for t in repo.teams if gh.team(org, t) is None]
+            if missing:
+                raise SpecctlError(f"no team {', '.join(missing)} in {org}; create it or fix [repo] teams")
+            return ", ".join(f"{t} ({p})" for t, p in repo.teams.items()) + f" exist in {org}"
+
+        if repo.template:
+            self._check("repo template", template)
+            if repo.readme:
+                self.checks.append(
+                    Check(
+                        "repo readme",
+                        "warn",
+                        "readme is ignored with a template: the template's content decides",
+                    )
+                )
+        if repo.teams:
+            self._check("repo teams", teams)
+        if repo.topics is not None:
+            self.checks.append(Check("repo topics", "ok", f"{len(repo.topics)} valid topics (of at most 20)"))
+        needs = "Administration: write (settings, topics, teams)"
+        if repo.seeds_readme:
+            needs += " and Contents: write (README)"
+        self.checks.append(Check("repo permissions", "ok", f"the [repo] steps need {needs}"))
