@@ -110,3 +110,15 @@ def test_bad_table_fails_a_store_only_command(cli, isolated):
     assert result.exit_code == 2
     assert "teams.developers = 'write'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_readme_example_is_a_valid_table(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Provisioning", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    repo = settings_for(tmp_path, example).repo_config()
+    assert repo is not None
+    assert len(repo.settings) == 10  # every setting the table knows is shown
+    assert settings_for(tmp_path, example, env="staging").repo_config().teams == {"qa": "pull"}

@@ -15,7 +15,8 @@ app = typer.Typer(
     name="specctl",
     help="Approve client specs and give each project exactly one private GitHub repo.",
     epilog="Docs: README.md. Exit codes: 0 ok, 1 failed, 2 bad input, 3 no such project, "
-    "4 auth, 5 transition not allowed, 6 approved without repo (--require-repo).",
+    "4 auth, 5 transition not allowed, 6 approved without repo (--require-repo), "
+    "7 drift (provision --check).",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_show_locals=False,
