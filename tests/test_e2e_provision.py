@@ -284,3 +284,21 @@ def test_doctor_checks_the_table_without_writing(provisioned, isolated):
     assert bad.exit_code == 1
     assert f"repo template\tfail\t{TEMPLATE} is not a template repository" in bad.stdout
     assert f"repo teams\tfail\tno team leads in {ORG}" in bad.stdout
+
+
+def test_provision_all_on_a_terminal_shows_progress_and_a_table(provisioned):
+    from test_tty import on_terminal
+
+    add("acme", "beta")
+    assert specctl("approve", "acme", "beta").exit_code == 0
+    for slug in ("acme", "beta"):
+        provisioned.repos[f"{ORG}/{slug}".lower()]["has_wiki"] = True
+    screen = on_terminal("provision", "--all")
+    assert "Provisioning" in screen
+    assert "setting" in screen  # the table's header: terminals only
+    assert "settings.has_wiki" in screen
+    assert "acme: repo provisioned (1 change)" in screen
+    assert "Traceback" not in screen
+    piped = specctl("provision", "--all")
+    assert "Provisioning" not in piped.stderr
+    assert "\x1b[" not in piped.stderr + piped.stdout
