@@ -97,10 +97,12 @@ class Output:
                 self.stdout.write(("\n  " if count == 1 else ",\n  ") + json.dumps(dict(row)))
             self.stdout.write("\n]\n" if count else "]\n")
         elif self.tty:
+            from rich.text import Text  # a Text is never parsed as markup: data may hold "[/]"
+
             table = self._table(columns, title)
             for row in rows:
                 count += 1
-                table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+                table.add_row(*(Text("" if row.get(c) is None else str(row.get(c))) for c in columns))
             self._console(self.stdout).print(table)
         else:
             write = self.stdout.write
@@ -183,7 +185,9 @@ class Output:
         if not self.err_tty or self.quiet:
             yield
             return
-        with self._console(self.stderr).status(description):
+        from rich.markup import escape  # the description may name a user's value
+
+        with self._console(self.stderr).status(escape(description)):
             yield
 
     # -- Rich, on terminals only ------------------------------------------------------------
@@ -199,8 +203,11 @@ class Output:
 
     def _table(self, columns: Sequence[str], title: str) -> Any:
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=title or None, title_justify="left", box=None, header_style="bold")
+        table = Table(
+            title=Text(title) if title else None, title_justify="left", box=None, header_style="bold"
+        )
         for column in columns:
             table.add_column(column)
         return table
