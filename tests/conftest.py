@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from ghdouble import GitHubDouble
 from specctl.cli.app import run
 from specctl.runtime import Options, Runtime
-from specctl.store import Store
+from specctl.store import Store, open_store
 
 ORG = "auditmos-projects"
 TOKEN = "ghp_canary-TEST-TOKEN-not-real-0123456789"  # a canary: must never show up anywhere
@@ -105,7 +105,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def store(db_path: Path, clock: Clock) -> Iterator[Store]:
-    s = Store.open(db_path, now=clock)
+    s = open_store(db_path, now=clock)
     yield s
     s.close()
 
