@@ -91,7 +91,14 @@ def test_repo_links_are_case_insensitive(store):
     assert store.repo_links() == {"client/portal": ("acme", "manual")}
 
 
-def test_new_store_uses_wal_and_records_migrations(store, db_path):
+@pytest.fixture
+def sqlite_store(db_path, clock):
+    s = open_store(db_path, now=clock)
+    yield s
+    s.close()
+
+
+def test_new_store_uses_wal_and_records_migrations(sqlite_store, db_path):
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY name")]
@@ -99,9 +106,9 @@ def test_new_store_uses_wal_and_records_migrations(store, db_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
-def test_commits_are_synced_to_disk_in_full(store):
+def test_commits_are_synced_to_disk_in_full(sqlite_store):
     """A power cut must not lose the record of a repo being created (NORMAL could, in WAL)."""
-    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert sqlite_store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
 def test_a_store_made_by_migration_1_opens_in_this_version_without_loss(tmp_path):
