@@ -1,3 +1,4 @@
+import os
 import sqlite3
 from pathlib import Path
 
@@ -5,7 +6,7 @@ import pytest
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError
 from specctl.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
-from specctl.store import open_store
+from specctl.store import open_store, os_actor
 
 
 def add(store, slug="acme", status="interviewing"):
@@ -74,6 +75,22 @@ def test_attempts_are_recorded_only_while_the_project_has_no_repo(store):
     assert store.attempts("acme") == []  # after --clear they no longer speak for the project
 
 
+def test_events_record_who_acted(store, monkeypatch):
+    monkeypatch.setenv("USER", "ada")
+    store.actor = os_actor()
+    add(store)
+    store.actor = "octocat"  # the workflow's choice once GitHub said who the token is
+    store.add_event("acme", "repo_adopted", {"repo": "org/acme"})
+    host = os.uname().nodename
+    assert [e.actor for e in store.events("acme")] == [f"ada@{host}", "octocat"]
+
+
+def test_the_os_actor_is_user_at_host(monkeypatch):
+    monkeypatch.delenv("USER", raising=False)
+    monkeypatch.setenv("LOGNAME", "grace")
+    assert os_actor() == f"grace@{os.uname().nodename}"
+
+
 def test_projects_filters(store):
     add(store, "a")
     add(store, "b", status="review")
@@ -124,7 +141,7 @@ def test_a_store_made_by_migration_1_opens_in_this_version_without_loss(tmp_path
     store = open_store(path)
     project = store.require("old")
     assert (project.name, project.github_repo, project.repo_source) == ("Old", "o/old", "manual")
-    assert [e.kind for e in store.events("old")] == ["x"]
+    assert [(e.kind, e.actor) for e in store.events("old")] == [("x", None)]  # who: not known then
     assert store.attempts("old") == []  # migration 2's table exists now
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 

@@ -7,6 +7,7 @@ writes that say whether they applied, each one short transaction.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
@@ -48,6 +49,20 @@ class Event(NamedTuple):
     at: str
     kind: str
     details: dict[str, Any]
+    actor: str | None = None  # who acted: a GitHub login or `user@host`; None on old events
+
+
+def os_actor() -> str:
+    """The operating system's `user@host`: who acts when GitHub was not asked who it is."""
+    user = os.environ.get("USER") or os.environ.get("LOGNAME")
+    if not user:
+        import pwd
+
+        try:
+            user = pwd.getpwuid(os.getuid()).pw_name
+        except KeyError:
+            user = f"uid{os.getuid()}"
+    return f"{user}@{os.uname().nodename}"
 
 
 class Attempt(NamedTuple):
@@ -60,6 +75,9 @@ class Store(Protocol):
     """A store of projects, their event history and repo-creation attempts."""
 
     where: str  # for messages: a path, or a URL with its password masked
+    # Recorded on every event written from now on: `user@host` unless the workflow sets the
+    # GitHub login once a command has asked GitHub who the token is.
+    actor: str
 
     def close(self) -> None: ...
 

@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 
 from specctl.config import DatabaseURL
 from specctl.errors import BadInput, ConfigError, ProjectNotFound, StoreError, shown
-from specctl.store.base import Attempt, Clock, Event, Project, stamp, utcnow
+from specctl.store.base import Attempt, Clock, Event, Project, os_actor, stamp, utcnow
 
 # Named migrations, applied in order and recorded in specctl_migrations. Never edit one that
 # has shipped: add a new one.
@@ -86,6 +86,7 @@ class PostgresStore:
         self.where = str(url)  # the password masked
         self.host = describe_host(url)
         self.now = now
+        self.actor = os_actor()
 
     @classmethod
     def open(cls, url: DatabaseURL, *, now: Clock = utcnow) -> PostgresStore:
@@ -167,8 +168,9 @@ class PostgresStore:
             yield _project(row)
 
     def events(self, slug: str) -> list[Event]:
-        sql = "SELECT at, kind, details FROM events WHERE project_slug = %s ORDER BY id"
-        return [Event(stamp(at), kind, details) for at, kind, details in self._rows(sql, (slug,))]
+        sql = "SELECT at, kind, details, actor FROM events WHERE project_slug = %s ORDER BY id"
+        rows = self._rows(sql, (slug,))
+        return [Event(stamp(at), kind, details, actor) for at, kind, details, actor in rows]
 
     def attempts(self, slug: str) -> list[Attempt]:
         sql = "SELECT name, at, run_id FROM repo_attempts WHERE project_slug = %s ORDER BY id"
@@ -264,13 +266,12 @@ class PostgresStore:
         assert row is not None
         return _project(row)
 
-    @staticmethod
     def _event(
-        db: psycopg.Connection[Any], slug: str, kind: str, details: dict[str, Any], at: datetime
+        self, db: psycopg.Connection[Any], slug: str, kind: str, details: dict[str, Any], at: datetime
     ) -> None:
         db.execute(
-            "INSERT INTO events (at, project_slug, kind, details) VALUES (%s, %s, %s, %s)",
-            (at, slug, kind, Jsonb(details)),
+            "INSERT INTO events (at, project_slug, kind, details, actor) VALUES (%s, %s, %s, %s, %s)",
+            (at, slug, kind, Jsonb(details), self.actor),
         )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError, shown
 from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate
-from specctl.store.base import Attempt, Clock, Event, Project, parse_stamp, stamp, utcnow
+from specctl.store.base import Attempt, Clock, Event, Project, os_actor, parse_stamp, stamp, utcnow
 
 _PROJECT_COLUMNS = ", ".join(Project._fields)
 
@@ -26,6 +26,7 @@ class SQLiteStore:
         self.path = path
         self.where = str(path)
         self.now = now
+        self.actor = os_actor()
 
     @classmethod
     def open(
@@ -137,8 +138,9 @@ class SQLiteStore:
     def events(self, slug: str) -> list[Event]:
         import json  # here, not at the top: listing projects needs no JSON (start-up counts)
 
-        sql = "SELECT at, kind, details FROM events WHERE project_slug = ? ORDER BY id"
-        return [Event(at, kind, json.loads(details)) for at, kind, details in self._rows(sql, (slug,))]
+        sql = "SELECT at, kind, details, actor FROM events WHERE project_slug = ? ORDER BY id"
+        rows = self._rows(sql, (slug,))
+        return [Event(at, kind, json.loads(details), actor) for at, kind, details, actor in rows]
 
     def attempts(self, slug: str) -> list[Attempt]:
         sql = "SELECT name, at, run_id FROM repo_attempts WHERE project_slug = ? ORDER BY id"
@@ -231,11 +233,16 @@ class SQLiteStore:
         with self._write() as db:
             self._event(db, slug, kind, details, stamp(self.now()))
 
-    @staticmethod
-    def _event(db: sqlite3.Connection, slug: str, kind: str, details: dict[str, Any], at: str) -> None:
+    def _event(self, db: sqlite3.Connection, slug: str, kind: str, details: dict[str, Any], at: str) -> None:
         import json
 
-        event = {"at": at, "project_slug": slug, "kind": kind, "details": json.dumps(details, sort_keys=True)}
+        event = {
+            "at": at,
+            "project_slug": slug,
+            "kind": kind,
+            "details": json.dumps(details, sort_keys=True),
+            "actor": self.actor,
+        }
         _insert(db, "events", event)
 
 
