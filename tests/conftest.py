@@ -18,9 +18,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from ghdouble import GitHubDouble
+from pg import pg_server, pg_url  # noqa: F401  (fixtures: a throwaway PostgreSQL)
 from specctl.cli.app import run
+from specctl.config import DatabaseURL
 from specctl.runtime import Options, Runtime
-from specctl.store import Store
+from specctl.store import Store, open_store
 
 ORG = "auditmos-projects"
 TOKEN = "ghp_canary-TEST-TOKEN-not-real-0123456789"  # a canary: must never show up anywhere
@@ -103,9 +105,11 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def store(db_path: Path, clock: Clock) -> Iterator[Store]:
-    s = Store.open(db_path, now=clock)
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, db_path: Path, clock: Clock) -> Iterator[Store]:
+    """The same tests on both engines: an SQLite file, and a fresh PostgreSQL database."""
+    setting = db_path if request.param == "sqlite" else DatabaseURL(request.getfixturevalue("pg_url"))
+    s = open_store(setting, now=clock)
     yield s
     s.close()
 

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import TOKEN, file_hash, specctl_bin
 from specctl import __version__
+from specctl.store import os_actor
 
 
 def test_add_prints_a_valid_slug_and_projects_lists_it(cli):
@@ -51,7 +52,8 @@ def test_show_json_has_project_and_events(cli):
     assert doc["project"]["slug"] == "acme"
     assert doc["project"]["description"] == "d"
     assert [e["kind"] for e in doc["events"]] == ["project_added"]
-    assert set(doc["events"][0]) == {"at", "kind", "details"}
+    assert set(doc["events"][0]) == {"at", "kind", "details", "actor"}
+    assert doc["events"][0]["actor"] == os_actor()
 
 
 def test_show_piped_is_field_lines_then_event_lines(cli):
@@ -60,6 +62,7 @@ def test_show_piped_is_field_lines_then_event_lines(cli):
     assert lines[0] == "slug\tacme"
     assert lines[-1].startswith("event\t")
     assert "\tproject_added\t" in lines[-1]
+    assert lines[-1].endswith(f"\t{os_actor()}")  # last: scripts cutting the first columns keep working
 
 
 def test_reopen_moves_review_back_and_refuses_past_review(cli):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specctl.errors import EXIT_OK, SpecctlError
@@ -80,7 +81,7 @@ class Doctor:
 
     def _store(self) -> str:
         path = self.rt.settings.db
-        if not path.exists():
+        if isinstance(path, Path) and not path.exists():
             return f"{path} does not exist yet; the first `specctl add` creates it"
         store = self.rt.store(create=False)
         count = sum(1 for _ in store.projects())

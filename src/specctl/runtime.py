@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from specctl.config import Settings, Token, check_api_url, resolve, resolve_token
 from specctl.output import Output
-from specctl.store import Clock, Store, utcnow
+from specctl.store import Clock, Store, open_store, utcnow
 
 if TYPE_CHECKING:
     from specctl.github import GitHub
@@ -55,9 +55,9 @@ class Runtime:
     def store(self, *, create: bool = True) -> Store:
         """The store. `create=False` for every command but `add`: they read, or change projects
         that must already exist, so a missing store reads as empty and no file is left behind."""
-        if self._store is None or (create and self._store.path == ":memory:"):
+        if self._store is None or (create and self._store.where == ":memory:"):
             s = self.settings
-            self._store = Store.open(s.db, create=create, busy_timeout=s.busy_timeout, now=self.now)
+            self._store = open_store(s.db, create=create, busy_timeout=s.busy_timeout, now=self.now)
         return self._store
 
     def check_github_config(self) -> None:

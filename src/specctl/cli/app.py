@@ -1,7 +1,6 @@
 """The Typer app, the global options and the one boundary where errors become exit codes."""
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -62,7 +61,12 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     db: Annotated[
-        Path | None, typer.Option("--db", metavar="PATH", help="Store file \\[env: SPECCTL_DB].")
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="PATH|URL",
+            help="Store: an SQLite file, or a postgresql:// URL \\[env: SPECCTL_DB].",
+        ),
     ] = None,
     env: Annotated[
         str | None,
@@ -78,9 +82,7 @@ def root(
     ] = False,
 ) -> None:
     """Global options may stand before or after the command: `specctl projects --json`."""
-    ctx.obj.options = Options(
-        db=str(db) if db else None, env=env, json=json_output, quiet=quiet, verbose=verbose
-    )
+    ctx.obj.options = Options(db=db or None, env=env, json=json_output, quiet=quiet, verbose=verbose)
 
 
 _GLOBAL_FLAGS = {"--json", "--quiet", "-q", "--verbose", "-v"}

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 import typer
 
 from specctl.cli.app import app, runtime
-from specctl.config import KEYS, ConfigFile, default_config_path, read_config, selected_env, write_config
+from specctl.config import (
+    KEYS,
+    ConfigFile,
+    DatabaseURL,
+    default_config_path,
+    read_config,
+    selected_env,
+    write_config,
+)
 from specctl.errors import BadInput, ConfigError, GitHubError, shown
 
 config_app = typer.Typer(help="Read and write the config file.", no_args_is_help=True)
@@ -140,8 +148,8 @@ def unset(ctx: typer.Context, key: Annotated[str, typer.Argument(help=_KEY_HELP)
 
 
 def _plain(value: Any) -> Any:
-    """Paths as strings, for TSV and JSON alike."""
-    return str(value) if isinstance(value, Path) else value
+    """Paths and URLs (their password masked) as strings, for TSV and JSON alike."""
+    return str(value) if isinstance(value, Path | DatabaseURL) else value
 
 
 def _read_token() -> str:

@@ -74,7 +74,9 @@ def show(ctx: typer.Context, slug: Slug) -> None:
         out.document(
             {
                 "project": project.to_dict(),
-                "events": [{"at": e.at, "kind": e.kind, "details": e.details} for e in events],
+                "events": [
+                    {"at": e.at, "kind": e.kind, "details": e.details, "actor": e.actor} for e in events
+                ],
             }
         )
         return
@@ -84,10 +86,17 @@ def show(ctx: typer.Context, slug: Slug) -> None:
         ({"field": k, "value": v} for k, v in project.to_dict().items()), ["field", "value"], project.name
     )
     event_rows = (
-        {"record": "event", "at": e.at, "kind": e.kind, "details": json.dumps(e.details, sort_keys=True)}
+        {
+            "record": "event",
+            "at": e.at,
+            "kind": e.kind,
+            "details": json.dumps(e.details, sort_keys=True),
+            "actor": e.actor,
+        }
         for e in events
     )
-    columns = ["at", "kind", "details"] if out.tty else ["record", "at", "kind", "details"]
+    # Piped, the actor comes last: scripts that cut the first four columns keep working.
+    columns = ["at", "actor", "kind", "details"] if out.tty else ["record", "at", "kind", "details", "actor"]
     out.records(event_rows, columns, title="Events")
 
 

@@ -1,4 +1,4 @@
-"""The local SQLite store: projects, their event history and repo-creation attempts.
+"""The SQLite store (the default): projects, their event history and repo-creation attempts.
 
 Knows no HTTP and no CLI. Every write is one short `BEGIN IMMEDIATE` transaction, so several
 specctl processes can share a store (WAL, busy timeout); rules live in the workflow, the store
@@ -8,68 +8,25 @@ offers compare-and-set updates that tell whether they applied.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError, shown
 from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate
-
-STATUSES = ("interviewing", "review", "active", "complete")
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_stamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-# Rows are NamedTuples rather than dataclasses: a dataclass costs ~0.6 ms to define at every
-# start, a NamedTuple ~0.1 ms (measured), and these are immutable records of a row anyway.
-class Project(NamedTuple):
-    slug: str
-    name: str
-    description: str
-    spec_status: str
-    github_repo: str | None
-    repo_source: str | None  # "auto" or "manual" when github_repo is set
-    created_at: str
-    updated_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return self._asdict()
-
-
-class Event(NamedTuple):
-    at: str
-    kind: str
-    details: dict[str, Any]
-
-
-class Attempt(NamedTuple):
-    name: str
-    at: datetime
-    run_id: str
-
+from specctl.store.base import Attempt, Clock, Event, Project, os_actor, parse_stamp, stamp, utcnow
 
 _PROJECT_COLUMNS = ", ".join(Project._fields)
 
 
-class Store:
+class SQLiteStore:
     def __init__(self, conn: sqlite3.Connection, path: Path | str, now: Clock = utcnow):
         self.conn = conn
         self.path = path
+        self.where = str(path)
         self.now = now
+        self.actor = os_actor()
 
     @classmethod
     def open(
@@ -79,7 +36,7 @@ class Store:
         create: bool = True,
         busy_timeout: float = 10.0,
         now: Clock = utcnow,
-    ) -> Store:
+    ) -> SQLiteStore:
         """Open (and migrate) the store at `path`. Without `create`, a missing store reads as
         empty and no file is made: listing projects must not leave files behind."""
         if path.is_dir():
@@ -101,7 +58,7 @@ class Store:
         return store
 
     @classmethod
-    def memory(cls, now: Clock = utcnow) -> Store:
+    def memory(cls, now: Clock = utcnow) -> SQLiteStore:
         store = cls(sqlite3.connect(":memory:", isolation_level=None), ":memory:", now)
         migrate(store.conn)
         return store
@@ -181,8 +138,9 @@ class Store:
     def events(self, slug: str) -> list[Event]:
         import json  # here, not at the top: listing projects needs no JSON (start-up counts)
 
-        sql = "SELECT at, kind, details FROM events WHERE project_slug = ? ORDER BY id"
-        return [Event(at, kind, json.loads(details)) for at, kind, details in self._rows(sql, (slug,))]
+        sql = "SELECT at, kind, details, actor FROM events WHERE project_slug = ? ORDER BY id"
+        rows = self._rows(sql, (slug,))
+        return [Event(at, kind, json.loads(details), actor) for at, kind, details, actor in rows]
 
     def attempts(self, slug: str) -> list[Attempt]:
         sql = "SELECT name, at, run_id FROM repo_attempts WHERE project_slug = ? ORDER BY id"
@@ -275,11 +233,16 @@ class Store:
         with self._write() as db:
             self._event(db, slug, kind, details, stamp(self.now()))
 
-    @staticmethod
-    def _event(db: sqlite3.Connection, slug: str, kind: str, details: dict[str, Any], at: str) -> None:
+    def _event(self, db: sqlite3.Connection, slug: str, kind: str, details: dict[str, Any], at: str) -> None:
         import json
 
-        event = {"at": at, "project_slug": slug, "kind": kind, "details": json.dumps(details, sort_keys=True)}
+        event = {
+            "at": at,
+            "project_slug": slug,
+            "kind": kind,
+            "details": json.dumps(details, sort_keys=True),
+            "actor": self.actor,
+        }
         _insert(db, "events", event)
 
 
