@@ -52,6 +52,14 @@ class Event(NamedTuple):
     actor: str | None = None  # who acted: a GitHub login or `user@host`; None on old events
 
 
+class ProjectCopy(NamedTuple):
+    """One project with all its history, as `store copy` moves it from one store to another."""
+
+    project: Project
+    events: list[Event]
+    attempts: list[Attempt]
+
+
 def os_actor() -> str:
     """The operating system's `user@host`: who acts when GitHub was not asked who it is."""
     user = os.environ.get("USER") or os.environ.get("LOGNAME")
@@ -98,3 +106,7 @@ class Store(Protocol):
     def set_manual_repo(self, slug: str, full_name: str | None) -> tuple[Project, Project]: ...
     def record_attempt(self, slug: str, name: str, run_id: str) -> str | None: ...
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None: ...
+    def insert_copies(self, copies: list[ProjectCopy]) -> None:
+        """Insert whole projects as they are (events keep their time and actor), all in one
+        transaction; a slug already here is BadInput and nothing is inserted."""
+        ...

@@ -15,7 +15,17 @@ from typing import Any
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError, shown
 from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate
-from specctl.store.base import Attempt, Clock, Event, Project, os_actor, parse_stamp, stamp, utcnow
+from specctl.store.base import (
+    Attempt,
+    Clock,
+    Event,
+    Project,
+    ProjectCopy,
+    os_actor,
+    parse_stamp,
+    stamp,
+    utcnow,
+)
 
 _PROJECT_COLUMNS = ", ".join(Project._fields)
 
@@ -244,6 +254,26 @@ class SQLiteStore:
             "actor": self.actor,
         }
         _insert(db, "events", event)
+
+    def insert_copies(self, copies: list[ProjectCopy]) -> None:
+        import json
+
+        with self._write() as db:
+            for project, events, attempts in copies:
+                if self.get(project.slug) is not None:
+                    raise BadInput(f"{self.where} has a project {project.slug} already; nothing was copied")
+                _insert(db, "projects", project.to_dict())
+                db.executemany(
+                    "INSERT INTO events (at, project_slug, kind, details, actor) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (e.at, project.slug, e.kind, json.dumps(e.details, sort_keys=True), e.actor)
+                        for e in events
+                    ],
+                )
+                db.executemany(
+                    "INSERT INTO repo_attempts (project_slug, name, at, run_id) VALUES (?, ?, ?, ?)",
+                    [(project.slug, a.name, stamp(a.at), a.run_id) for a in attempts],
+                )
 
 
 def _insert(conn: sqlite3.Connection, table: str, record: dict[str, Any]) -> None:
