@@ -52,6 +52,15 @@ class Event(NamedTuple):
     actor: str | None = None  # who acted: a GitHub login or `user@host`; None on old events
 
 
+class StoreInfo(NamedTuple):
+    """What `doctor` reports about a store."""
+
+    kind: str  # sqlite | postgresql
+    where: str  # a path, or a URL with its password masked
+    schema_version: int  # migrations applied
+    server_version: str | None = None  # PostgreSQL's
+
+
 class ProjectCopy(NamedTuple):
     """One project with all its history, as `store copy` moves it from one store to another."""
 
@@ -88,6 +97,10 @@ class Store(Protocol):
     actor: str
 
     def close(self) -> None: ...
+    def info(self) -> StoreInfo: ...
+    def ping(self) -> None:
+        """One round trip to the store (doctor times it)."""
+        ...
 
     # reads
     def get(self, slug: str) -> Project | None: ...

@@ -27,6 +27,7 @@ from specctl.store.base import (
     Event,
     Project,
     ProjectCopy,
+    StoreInfo,
     os_actor,
     parse_stamp,
     stamp,
@@ -116,6 +117,16 @@ class PostgresStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    def info(self) -> StoreInfo:
+        with self._errors():
+            applied = applied_migrations(self.conn) or []
+        number = self.conn.info.server_version  # e.g. 150004 for 15.4
+        return StoreInfo("postgresql", self.where, len(applied), f"{number // 10000}.{number % 10000}")
+
+    def ping(self) -> None:
+        with self._errors():
+            self.conn.execute("SELECT 1").fetchone()
 
     @contextmanager
     def _errors(self) -> Iterator[None]:

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError, shown
-from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate
+from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate, schema_version
 from specctl.store.base import (
     Attempt,
     Clock,
     Event,
     Project,
     ProjectCopy,
+    StoreInfo,
     os_actor,
     parse_stamp,
     stamp,
@@ -82,6 +83,14 @@ class SQLiteStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    def info(self) -> StoreInfo:
+        with self._errors():
+            return StoreInfo("sqlite", self.where, schema_version(self.conn))
+
+    def ping(self) -> None:
+        with self._errors():
+            self.conn.execute("SELECT 1").fetchone()
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
