@@ -335,7 +335,7 @@ def test_store_only_commands_import_neither_httpx_nor_sqlite_utils(args):
     subprocess.run([specctl_bin(), "add", "Acme", "--slug", "acme"], check=True, capture_output=True)
     code = (
         "import sys; from specctl.cli import run; run(sys.argv[1:])\n"
-        "print(sorted(m for m in ('httpx', 'sqlite_utils', 'rich') if m in sys.modules), file=sys.stderr)"
+        "print(sorted(m for m in ('httpx', 'sqlite_utils', 'rich', 'psycopg') if m in sys.modules), file=sys.stderr)"
     )
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     assert done.stderr.strip().splitlines()[-1] == "[]"

@@ -256,3 +256,11 @@ def test_an_older_and_a_newer_specctl_migrating_at_once(tmp_path):
         n for n, _ in MIGRATIONS
     ]
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_doctor_reports_an_sqlite_store_kind_path_and_schema(cli, db_path):
+    import json
+
+    assert cli("add", "A", "--slug", "a").exit_code == 0
+    checks = {c["name"]: c for c in json.loads(cli("--json", "doctor").stdout)["checks"]}
+    assert checks["store"]["detail"] == f"sqlite {db_path} opens, schema {SCHEMA_VERSION} (1 projects)"

@@ -118,3 +118,33 @@ def test_an_unreachable_server_is_store_unavailable_naming_the_host(cli, tmp_pat
         assert error["code"] == "STORE_UNAVAILABLE"
         assert f"cannot reach the store at {tmp_path}/nosuchdir" in error["message"]
         assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_doctor_reports_kind_where_schema_server_and_round_trip(pg_url):
+    from specctl.doctor import Doctor
+    from specctl.runtime import Options, Runtime
+
+    password = "doctor-canary-pw"
+    url = pg_url.replace("postgresql://postgres@", f"postgresql://postgres:{password}@")
+    ticks = iter([1.0, 1.0025])
+    rt = Runtime(Options(db=url), environ={"SPECCTL_CONFIG": "/nonexistent/config.toml"})
+    doctor = Doctor(rt, timer=lambda: next(ticks))
+    assert doctor._check("store", doctor._store)
+    detail = doctor.checks[-1].detail
+    rt.close()
+    assert detail.startswith(
+        f"postgresql {url.replace(password, '****')} opens, schema {SCHEMA_VERSION} (0 projects)"
+    )
+    assert "server PostgreSQL 15." in detail
+    assert detail.endswith("round trip 2.5 ms")
+    assert password not in detail
+
+
+def test_doctor_cli_names_the_store_and_never_the_password(cli, pg_url):
+    password = "doctor-canary-pw"
+    url = pg_url.replace("postgresql://postgres@", f"postgresql://postgres:{password}@")
+    result = cli("--json", "--db", url, "doctor")
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["store"]["status"] == "ok"
+    assert "postgres:****@" in checks["store"]["detail"]
+    assert password not in result.stdout + result.stderr

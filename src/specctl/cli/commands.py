@@ -7,3 +7,4 @@ from specctl.cli import approve_cmd  # noqa: F401
 from specctl.cli import repos_cmd  # noqa: F401
 from specctl.cli import doctor_cmd  # noqa: F401
 from specctl.cli import config_cmd  # noqa: F401
+from specctl.cli import store_cmd  # noqa: F401

@@ -52,6 +52,23 @@ class Event(NamedTuple):
     actor: str | None = None  # who acted: a GitHub login or `user@host`; None on old events
 
 
+class StoreInfo(NamedTuple):
+    """What `doctor` reports about a store."""
+
+    kind: str  # sqlite | postgresql
+    where: str  # a path, or a URL with its password masked
+    schema_version: int  # migrations applied
+    server_version: str | None = None  # PostgreSQL's
+
+
+class ProjectCopy(NamedTuple):
+    """One project with all its history, as `store copy` moves it from one store to another."""
+
+    project: Project
+    events: list[Event]
+    attempts: list[Attempt]
+
+
 def os_actor() -> str:
     """The operating system's `user@host`: who acts when GitHub was not asked who it is."""
     user = os.environ.get("USER") or os.environ.get("LOGNAME")
@@ -80,6 +97,10 @@ class Store(Protocol):
     actor: str
 
     def close(self) -> None: ...
+    def info(self) -> StoreInfo: ...
+    def ping(self) -> None:
+        """One round trip to the store (doctor times it)."""
+        ...
 
     # reads
     def get(self, slug: str) -> Project | None: ...
@@ -98,3 +119,7 @@ class Store(Protocol):
     def set_manual_repo(self, slug: str, full_name: str | None) -> tuple[Project, Project]: ...
     def record_attempt(self, slug: str, name: str, run_id: str) -> str | None: ...
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None: ...
+    def insert_copies(self, copies: list[ProjectCopy]) -> None:
+        """Insert whole projects as they are (events keep their time and actor), all in one
+        transaction; a slug already here is BadInput and nothing is inserted."""
+        ...

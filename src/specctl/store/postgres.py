@@ -21,7 +21,18 @@ from psycopg.types.json import Jsonb
 
 from specctl.config import DatabaseURL
 from specctl.errors import BadInput, ConfigError, ProjectNotFound, StoreError, shown
-from specctl.store.base import Attempt, Clock, Event, Project, os_actor, stamp, utcnow
+from specctl.store.base import (
+    Attempt,
+    Clock,
+    Event,
+    Project,
+    ProjectCopy,
+    StoreInfo,
+    os_actor,
+    parse_stamp,
+    stamp,
+    utcnow,
+)
 
 # Named migrations, applied in order and recorded in specctl_migrations. Never edit one that
 # has shipped: add a new one.
@@ -106,6 +117,16 @@ class PostgresStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    def info(self) -> StoreInfo:
+        with self._errors():
+            applied = applied_migrations(self.conn) or []
+        number = self.conn.info.server_version  # e.g. 150004 for 15.4
+        return StoreInfo("postgresql", self.where, len(applied), f"{number // 10000}.{number % 10000}")
+
+    def ping(self) -> None:
+        with self._errors():
+            self.conn.execute("SELECT 1").fetchone()
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -255,6 +276,28 @@ class PostgresStore:
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
         with self._write() as db:
             self._event(db, slug, kind, details, self._stamp_now())
+
+    def insert_copies(self, copies: list[ProjectCopy]) -> None:
+        with self._write() as db:
+            for project, events, attempts in copies:
+                p = project
+                inserted = db.execute(
+                    f"INSERT INTO projects ({_PROJECT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (slug) DO NOTHING",
+                    (*p[:6], parse_stamp(p.created_at), parse_stamp(p.updated_at)),
+                ).rowcount
+                if not inserted:
+                    raise BadInput(f"{self.where} has a project {p.slug} already; nothing was copied")
+                with db.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO events (at, project_slug, kind, details, actor) "
+                        "VALUES (%s, %s, %s, %s, %s)",
+                        [(parse_stamp(e.at), p.slug, e.kind, Jsonb(e.details), e.actor) for e in events],
+                    )
+                    cur.executemany(
+                        "INSERT INTO repo_attempts (project_slug, name, at, run_id) VALUES (%s, %s, %s, %s)",
+                        [(p.slug, a.name, a.at, a.run_id) for a in attempts],
+                    )
 
     def _locked(self, db: psycopg.Connection[Any], slug: str) -> Project:
         """The project's row, locked until the transaction ends."""

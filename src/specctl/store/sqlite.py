@@ -14,8 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError, shown
-from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate
-from specctl.store.base import Attempt, Clock, Event, Project, os_actor, parse_stamp, stamp, utcnow
+from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate, schema_version
+from specctl.store.base import (
+    Attempt,
+    Clock,
+    Event,
+    Project,
+    ProjectCopy,
+    StoreInfo,
+    os_actor,
+    parse_stamp,
+    stamp,
+    utcnow,
+)
 
 _PROJECT_COLUMNS = ", ".join(Project._fields)
 
@@ -72,6 +83,14 @@ class SQLiteStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    def info(self) -> StoreInfo:
+        with self._errors():
+            return StoreInfo("sqlite", self.where, schema_version(self.conn))
+
+    def ping(self) -> None:
+        with self._errors():
+            self.conn.execute("SELECT 1").fetchone()
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -244,6 +263,26 @@ class SQLiteStore:
             "actor": self.actor,
         }
         _insert(db, "events", event)
+
+    def insert_copies(self, copies: list[ProjectCopy]) -> None:
+        import json
+
+        with self._write() as db:
+            for project, events, attempts in copies:
+                if self.get(project.slug) is not None:
+                    raise BadInput(f"{self.where} has a project {project.slug} already; nothing was copied")
+                _insert(db, "projects", project.to_dict())
+                db.executemany(
+                    "INSERT INTO events (at, project_slug, kind, details, actor) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (e.at, project.slug, e.kind, json.dumps(e.details, sort_keys=True), e.actor)
+                        for e in events
+                    ],
+                )
+                db.executemany(
+                    "INSERT INTO repo_attempts (project_slug, name, at, run_id) VALUES (?, ?, ?, ?)",
+                    [(project.slug, a.name, stamp(a.at), a.run_id) for a in attempts],
+                )
 
 
 def _insert(conn: sqlite3.Connection, table: str, record: dict[str, Any]) -> None:
