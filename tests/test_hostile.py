@@ -213,3 +213,33 @@ def test_unusable_stores(cli, seeded, kind, monkeypatch):
             holder.execute("ROLLBACK")
         if kind == "read-only":
             make_immutable(seeded, False)
+
+
+def test_the_github_double_never_writes_to_the_tests_stderr(capfd):
+    """A client hanging up mid-answer raised BrokenPipe in the double's thread, whose traceback
+    the standard server printed into the stderr a test was reading."""
+    from ghdouble import GitHubDouble
+
+    with GitHubDouble() as double:
+        server = double._server
+        assert server is not None
+        for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset"), KeyError("x")):
+            try:
+                raise error
+            except Exception:
+                server.handle_error(None, ("127.0.0.1", 1))
+    assert capfd.readouterr().err == ""
+    assert len(double.errors) == 1  # the handler's own bug is kept for the fixture to report
+    assert "KeyError" in double.errors[0]
+
+
+def test_the_github_double_has_help():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parent / "ghdouble.py"
+    done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0
+    for option in ("--port", "--token", "--seed"):
+        assert option in done.stdout
