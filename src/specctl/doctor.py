@@ -84,7 +84,7 @@ class Doctor:
             return f"{path} does not exist yet; the first `specctl add` creates it"
         store = self.rt.store(create=False)
         count = sum(1 for _ in store.projects())
-        return f"{path} opens and is migrated ({count} projects)"
+        return f"{path} opens and is migrated ({count} project{'' if count == 1 else 's'})"
 
     def _api_url(self) -> str:
         self.rt.check_github_config()

@@ -162,8 +162,28 @@ class Store:
     def require(self, slug: str) -> Project:
         project = self.get(slug)
         if project is None:
-            raise ProjectNotFound(f"no project {shown(slug)} in {self.path}; `specctl projects` lists them")
+            near = self.slug_like(slug)
+            hint = f"did you mean {near}?" if near else "`specctl projects` lists them"
+            raise ProjectNotFound(f"no project {shown(slug)} in {self.path}; {hint}")
         return project
+
+    def slug_like(self, typo: str) -> str | None:
+        """The one slug `typo` is a prefix of, or else the one slug a single edit away; None when
+        there is none or more than one (a guess between two would mislead)."""
+        from specctl.names import one_edit_apart
+
+        sql = "SELECT slug FROM projects WHERE substr(slug, 1, ?) = ? LIMIT 2"
+        prefixed = [slug for (slug,) in self._rows(sql, (len(typo), typo))] if typo else []
+        if len(prefixed) == 1:
+            return str(prefixed[0])
+        sql = "SELECT slug FROM projects WHERE length(slug) BETWEEN ? AND ?"
+        near = [s for (s,) in self._rows(sql, (len(typo) - 1, len(typo) + 1)) if one_edit_apart(typo, s)]
+        return str(near[0]) if len(near) == 1 else None
+
+    def named(self, name: str) -> list[str]:
+        """Slugs of the projects with this name, ignoring case and surrounding blanks."""
+        sql = "SELECT slug FROM projects WHERE lower(trim(name)) = lower(trim(?)) ORDER BY created_at, slug"
+        return [slug for (slug,) in self._rows(sql, (name,))]
 
     def projects(self, *, status: str | None = None, has_repo: bool | None = None) -> Iterator[Project]:
         """Projects by slug, streamed from the cursor (100,000 rows need not sit in memory)."""
@@ -192,6 +212,13 @@ class Store:
         """Lower-cased `owner/name` -> (slug, repo_source): GitHub names are case-insensitive."""
         sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
         return {repo.lower(): (slug, source) for repo, slug, source in self._rows(sql)}
+
+    def _holder(self, full_name: str, other_than: str) -> str | None:
+        """The project other than `other_than` linked to this repo, if any."""
+        sql = "SELECT slug FROM projects WHERE lower(github_repo) = lower(?) AND slug != ? LIMIT 1"
+        for (slug,) in self._rows(sql, (full_name, other_than)):
+            return str(slug)
+        return None
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -226,6 +253,24 @@ class Store:
                 self._event(db, slug, "status_changed", {"from": expected, "to": new}, at)
         return bool(changed)
 
+    EDITABLE = ("name", "description")
+
+    def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]:
+        """Change a project's name or description; an event lists what changed (none: no event)."""
+        at = stamp(self.now())
+        with self._write() as db:
+            before = self.require(slug)
+            diff = {k: v for k, v in changes.items() if k in self.EDITABLE and getattr(before, k) != v}
+            if diff:
+                sets = ", ".join(f"{column} = ?" for column in diff)
+                db.execute(
+                    f"UPDATE projects SET {sets}, updated_at = ? WHERE slug = ?", (*diff.values(), at, slug)
+                )
+                details = {k: {"from": getattr(before, k), "to": v} for k, v in diff.items()}
+                self._event(db, slug, "project_edited", details, at)
+            after = self.require(slug)
+        return before, after
+
     def link_repo_if_unset(self, slug: str, full_name: str, *, kind: str, details: dict[str, Any]) -> bool:
         """Record an auto repo unless the project got one meanwhile (a manual set-repo wins)."""
         at = stamp(self.now())
@@ -246,6 +291,12 @@ class Store:
         at = stamp(self.now())
         with self._write() as db:
             before = self.require(slug)
+            holder = self._holder(full_name, slug) if full_name else None
+            if holder is not None:  # checked inside the write lock: two set-repos can't both pass
+                raise BadInput(
+                    f"{full_name} is already the repo of {holder}: one repo belongs to one project "
+                    f"(unlink it first: specctl set-repo {holder} --clear)"
+                )
             source = "manual" if full_name else None
             db.execute(
                 "UPDATE projects SET github_repo = ?, repo_source = ?, updated_at = ? WHERE slug = ?",
