@@ -2,16 +2,20 @@
 
 import json
 import os
+import signal
 import sqlite3
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import ORG, TOKEN, file_hash, specctl_bin
+from e2e import specctl, start
 from specctl import __version__
+from specctl.store import Store
 
 
 def test_add_prints_a_valid_slug_and_projects_lists_it(cli):
@@ -647,3 +651,51 @@ def test_config_show_without_a_token_says_why_on_stderr_not_in_the_table(cli):
 def test_doctor_counts_one_project_in_the_singular(cli):
     cli("add", "A", "--slug", "a")
     assert "(1 project)" in cli("doctor").stdout
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupt_finishes_the_slug_in_hand_then_reports_and_a_rerun_finishes(
+    github_env, db_path, sig, code
+):
+    slugs = [f"s{i}" for i in range(6)]
+    for slug in slugs:
+        specctl("add", slug.upper(), "--slug", slug)
+    github_env.latency = 0.15  # each request takes a while: the signal lands while one is in flight
+    proc = start("approve", *slugs)
+    deadline = time.monotonic() + 60
+    while len(github_env.requests("POST")) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(sig)  # during the third slug's POST
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["s0", "s1", "s2"]  # results so far
+    assert "interrupted: 3 of 6 done; run the same command again to finish" in err
+    assert "Traceback" not in err
+    assert sorted(github_env.created) == [f"{ORG}/s0", f"{ORG}/s1", f"{ORG}/s2"]  # s2 finished, linked
+    store = Store.open(db_path)
+    assert [store.require(s).spec_status for s in slugs] == ["review"] * 3 + ["interviewing"] * 3
+    assert store.require("s2").github_repo == f"{ORG}/s2"
+    store.close()
+    github_env.latency = 0
+    rerun = specctl("approve", *slugs)
+    assert rerun.exit_code == 0
+    assert sorted(github_env.created) == [f"{ORG}/{s}" for s in slugs]  # each once: no twins
+
+
+def test_approve_all_asks_whether_to_stop_before_each_slug():
+    from specctl.approve import approve_all
+
+    class Approver:
+        def approve(self, slug):
+            from specctl.approve import ApproveResult
+
+            return ApproveResult(slug, "none")
+
+    asked = []
+
+    def stop():
+        asked.append(True)
+        return len(asked) > 2
+
+    results, _ = approve_all(Approver(), ["a", "b", "c", "d"], stop=stop)  # type: ignore[arg-type]
+    assert [r.slug for r in results] == ["a", "b"]
