@@ -205,7 +205,8 @@ class ConfigFile(NamedTuple):
         return dict(self.data.get("env", {}).get(env_name, {}))
 
 
-def read_config(path: Path) -> ConfigFile:
+def read_config(path: Path, *, check: bool = True) -> ConfigFile:
+    """The config file; `check=False` reads one with unknown keys, for `config unset` to fix."""
     try:
         f = path.open("rb")
     except FileNotFoundError:
@@ -226,16 +227,19 @@ def read_config(path: Path) -> ConfigFile:
         raise ConfigError(f"config {path} is not UTF-8 text (at byte {e.start + 1})") from None
     except OSError as e:
         raise ConfigError(f"config {path} cannot be read: {e.strerror or e}") from None
-    _check_tables(path, data)
+    if check:
+        _check_tables(path, data)
     return ConfigFile(path, data, mode)
 
 
 def _check_tables(path: Path, data: dict[str, Any]) -> None:
-    def check(table: dict[str, Any], where: str, per_env: bool) -> None:
+    def check(table: dict[str, Any], env_name: str | None) -> None:
+        where = f"[env.{env_name}]" if env_name is not None else "top level"
         for name, value in table.items():
             key = KEYS.get(name)
-            if key is None or (per_env and not key.per_env):
-                raise ConfigError(f"config {path}: unknown key {name!r} in {where}")
+            if key is None or (env_name is not None and not key.per_env):
+                fix = f"specctl {f'--env {env_name} ' if env_name is not None else ''}config unset {name}"
+                raise ConfigError(f"config {path}: unknown key {name!r} in {where} (remove it: {fix})")
             try:
                 key.parse(value)
             except ValueError as e:
@@ -244,9 +248,9 @@ def _check_tables(path: Path, data: dict[str, Any]) -> None:
     envs = data.get("env", {})
     if not isinstance(envs, dict) or not all(isinstance(t, dict) for t in envs.values()):
         raise ConfigError(f"config {path}: [env] must hold tables such as [env.staging]")
-    check({k: v for k, v in data.items() if k != "env"}, "top level", per_env=False)
+    check({k: v for k, v in data.items() if k != "env"}, None)
     for env_name, table in envs.items():
-        check(table, f"[env.{env_name}]", per_env=True)
+        check(table, env_name)
 
 
 class Settings(NamedTuple):

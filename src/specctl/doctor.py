@@ -90,7 +90,8 @@ class Doctor:
         store = self.rt.store(create=False)
         info = store.info()
         count = sum(1 for _ in store.projects())
-        detail = f"{info.kind} {info.where} opens, schema {info.schema_version} ({count} projects)"
+        projects = f"{count} project{'' if count == 1 else 's'}"
+        detail = f"{info.kind} {info.where} opens, schema {info.schema_version} ({projects})"
         if info.server_version is None:
             return detail
         start = self.timer()

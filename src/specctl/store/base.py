@@ -88,6 +88,34 @@ class Attempt(NamedTuple):
     run_id: str
 
 
+EDITABLE = ("name", "description")  # what `edit` may change; never the slug
+
+
+def not_found_message(slug: str, where: str, near: str | None) -> str:
+    from specctl.errors import shown
+
+    hint = f"did you mean {near}?" if near else "`specctl projects` lists them"
+    return f"no project {shown(slug)} in {where}; {hint}"
+
+
+def one_near_slug(typo: str, prefixed: list[str], same_length_or_so: list[str]) -> str | None:
+    """The one slug `typo` is a prefix of, or else the one slug a single edit away; None when
+    there is none or more than one (a guess between two would mislead)."""
+    from specctl.names import one_edit_apart
+
+    if len(prefixed) == 1:
+        return prefixed[0]
+    near = [s for s in same_length_or_so if one_edit_apart(typo, s)]
+    return near[0] if len(near) == 1 else None
+
+
+def repo_taken_message(full_name: str, holder: str) -> str:
+    return (
+        f"{full_name} is already the repo of {holder}: one repo belongs to one project "
+        f"(unlink it first: specctl set-repo {holder} --clear)"
+    )
+
+
 class Store(Protocol):
     """A store of projects, their event history and repo-creation attempts."""
 
@@ -106,6 +134,8 @@ class Store(Protocol):
     def get(self, slug: str) -> Project | None: ...
     def require(self, slug: str) -> Project: ...
     def projects(self, *, status: str | None = None, has_repo: bool | None = None) -> Iterator[Project]: ...
+    def slug_like(self, typo: str) -> str | None: ...
+    def named(self, name: str) -> list[str]: ...
     def events(self, slug: str) -> list[Event]: ...
     def attempts(self, slug: str) -> list[Attempt]: ...
     def repo_links(self) -> dict[str, tuple[str, str]]: ...
@@ -113,6 +143,7 @@ class Store(Protocol):
     # writes, each one transaction
     def add(self, *, slug: str, name: str, description: str, status: str) -> Project: ...
     def set_status(self, slug: str, *, expected: str, new: str) -> bool: ...
+    def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]: ...
     def link_repo_if_unset(
         self, slug: str, full_name: str, *, kind: str, details: dict[str, Any]
     ) -> bool: ...

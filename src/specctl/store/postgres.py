@@ -20,16 +20,20 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
 from specctl.config import DatabaseURL
-from specctl.errors import BadInput, ConfigError, ProjectNotFound, StoreError, shown
+from specctl.errors import BadInput, ConfigError, ProjectNotFound, StoreError
 from specctl.store.base import (
+    EDITABLE,
     Attempt,
     Clock,
     Event,
     Project,
     ProjectCopy,
     StoreInfo,
+    not_found_message,
+    one_near_slug,
     os_actor,
     parse_stamp,
+    repo_taken_message,
     stamp,
     utcnow,
 )
@@ -173,8 +177,24 @@ class PostgresStore:
     def require(self, slug: str) -> Project:
         project = self.get(slug)
         if project is None:
-            raise ProjectNotFound(f"no project {shown(slug)} in {self.where}; `specctl projects` lists them")
+            raise ProjectNotFound(not_found_message(slug, self.where, self.slug_like(slug)))
         return project
+
+    def slug_like(self, typo: str) -> str | None:
+        """A "did you mean" for a slug not found (see `one_near_slug`)."""
+        sql = "SELECT slug FROM projects WHERE substr(slug, 1, %s) = %s LIMIT 2"
+        prefixed = [slug for (slug,) in self._rows(sql, (len(typo), typo))] if typo else []
+        sql = "SELECT slug FROM projects WHERE length(slug) BETWEEN %s AND %s"
+        nearby = [slug for (slug,) in self._rows(sql, (len(typo) - 1, len(typo) + 1))]
+        return one_near_slug(typo, prefixed, nearby)
+
+    def named(self, name: str) -> list[str]:
+        """Slugs of the projects with this name, ignoring case and surrounding blanks."""
+        sql = (
+            "SELECT slug FROM projects WHERE lower(trim(name)) = lower(trim(%s)) "
+            'ORDER BY created_at, slug COLLATE "C"'
+        )
+        return [slug for (slug,) in self._rows(sql, (name,))]
 
     def projects(self, *, status: str | None = None, has_repo: bool | None = None) -> Iterator[Project]:
         where, params = [], []
@@ -228,6 +248,22 @@ class PostgresStore:
                 self._event(db, slug, "status_changed", {"from": expected, "to": new}, at)
         return bool(changed)
 
+    def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]:
+        """Change a project's name or description; an event lists what changed (none: no event)."""
+        at = self._stamp_now()
+        with self._write() as db:
+            before = self._locked(db, slug)
+            diff = {k: v for k, v in changes.items() if k in EDITABLE and getattr(before, k) != v}
+            if diff:
+                sets = ", ".join(f"{column} = %s" for column in diff)
+                db.execute(
+                    f"UPDATE projects SET {sets}, updated_at = %s WHERE slug = %s", (*diff.values(), at, slug)
+                )
+                details = {k: {"from": getattr(before, k), "to": v} for k, v in diff.items()}
+                self._event(db, slug, "project_edited", details, at)
+            after = self.require(slug)
+        return before, after
+
     def link_repo_if_unset(self, slug: str, full_name: str, *, kind: str, details: dict[str, Any]) -> bool:
         """Record an auto repo unless the project got one meanwhile (a manual set-repo wins)."""
         at = self._stamp_now()
@@ -246,6 +282,16 @@ class PostgresStore:
         at = self._stamp_now()
         with self._write() as db:
             before = self._locked(db, slug)
+            if full_name:
+                # Two set-repos of one repo to two projects lock different rows: serialize them on
+                # the repo's name so the second sees the first's link.
+                db.execute("SELECT pg_advisory_xact_lock(hashtext(lower(%s)))", (full_name,))
+                holder = db.execute(
+                    "SELECT slug FROM projects WHERE lower(github_repo) = lower(%s) AND slug != %s LIMIT 1",
+                    (full_name, slug),
+                ).fetchone()
+                if holder is not None:
+                    raise BadInput(repo_taken_message(full_name, holder[0]))
             source = "manual" if full_name else None
             db.execute(
                 "UPDATE projects SET github_repo = %s, repo_source = %s, updated_at = %s WHERE slug = %s",

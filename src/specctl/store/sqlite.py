@@ -13,17 +13,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from specctl.errors import BadInput, ProjectNotFound, StoreError, shown
+from specctl.errors import BadInput, ProjectNotFound, StoreError
 from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate, schema_version
 from specctl.store.base import (
+    EDITABLE,
     Attempt,
     Clock,
     Event,
     Project,
     ProjectCopy,
     StoreInfo,
+    not_found_message,
+    one_near_slug,
     os_actor,
     parse_stamp,
+    repo_taken_message,
     stamp,
     utcnow,
 )
@@ -138,8 +142,21 @@ class SQLiteStore:
     def require(self, slug: str) -> Project:
         project = self.get(slug)
         if project is None:
-            raise ProjectNotFound(f"no project {shown(slug)} in {self.path}; `specctl projects` lists them")
+            raise ProjectNotFound(not_found_message(slug, str(self.path), self.slug_like(slug)))
         return project
+
+    def slug_like(self, typo: str) -> str | None:
+        """A "did you mean" for a slug not found (see `one_near_slug`)."""
+        sql = "SELECT slug FROM projects WHERE substr(slug, 1, ?) = ? LIMIT 2"
+        prefixed = [slug for (slug,) in self._rows(sql, (len(typo), typo))] if typo else []
+        sql = "SELECT slug FROM projects WHERE length(slug) BETWEEN ? AND ?"
+        nearby = [slug for (slug,) in self._rows(sql, (len(typo) - 1, len(typo) + 1))]
+        return one_near_slug(typo, prefixed, nearby)
+
+    def named(self, name: str) -> list[str]:
+        """Slugs of the projects with this name, ignoring case and surrounding blanks."""
+        sql = "SELECT slug FROM projects WHERE lower(trim(name)) = lower(trim(?)) ORDER BY created_at, slug"
+        return [slug for (slug,) in self._rows(sql, (name,))]
 
     def projects(self, *, status: str | None = None, has_repo: bool | None = None) -> Iterator[Project]:
         """Projects by slug, streamed from the cursor (100,000 rows need not sit in memory)."""
@@ -169,6 +186,13 @@ class SQLiteStore:
         """Lower-cased `owner/name` -> (slug, repo_source): GitHub names are case-insensitive."""
         sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
         return {repo.lower(): (slug, source) for repo, slug, source in self._rows(sql)}
+
+    def _holder(self, full_name: str, other_than: str) -> str | None:
+        """The project other than `other_than` linked to this repo, if any."""
+        sql = "SELECT slug FROM projects WHERE lower(github_repo) = lower(?) AND slug != ? LIMIT 1"
+        for (slug,) in self._rows(sql, (full_name, other_than)):
+            return str(slug)
+        return None
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -203,6 +227,22 @@ class SQLiteStore:
                 self._event(db, slug, "status_changed", {"from": expected, "to": new}, at)
         return bool(changed)
 
+    def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]:
+        """Change a project's name or description; an event lists what changed (none: no event)."""
+        at = stamp(self.now())
+        with self._write() as db:
+            before = self.require(slug)
+            diff = {k: v for k, v in changes.items() if k in EDITABLE and getattr(before, k) != v}
+            if diff:
+                sets = ", ".join(f"{column} = ?" for column in diff)
+                db.execute(
+                    f"UPDATE projects SET {sets}, updated_at = ? WHERE slug = ?", (*diff.values(), at, slug)
+                )
+                details = {k: {"from": getattr(before, k), "to": v} for k, v in diff.items()}
+                self._event(db, slug, "project_edited", details, at)
+            after = self.require(slug)
+        return before, after
+
     def link_repo_if_unset(self, slug: str, full_name: str, *, kind: str, details: dict[str, Any]) -> bool:
         """Record an auto repo unless the project got one meanwhile (a manual set-repo wins)."""
         at = stamp(self.now())
@@ -223,6 +263,9 @@ class SQLiteStore:
         at = stamp(self.now())
         with self._write() as db:
             before = self.require(slug)
+            holder = self._holder(full_name, slug) if full_name else None
+            if full_name and holder:  # checked inside the write lock: two set-repos can't both pass
+                raise BadInput(repo_taken_message(full_name, holder))
             source = "manual" if full_name else None
             db.execute(
                 "UPDATE projects SET github_repo = ?, repo_source = ?, updated_at = ? WHERE slug = ?",
