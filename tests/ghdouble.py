@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -255,6 +256,7 @@ class GitHubDouble(_DoubleProvisioning):
         self.lock = threading.Lock()
         self._next_id = 1000
         self._server: ThreadingHTTPServer | None = None
+        self.errors: list[str] = []  # tracebacks of the handler's own failures, never on stderr
         # provisioning (see _ProvisioningRoutes)
         self.teams: dict[str, set[str]] = {}  # lower-cased org -> team slugs
         self.repo_teams: dict[str, dict[str, str]] = {}  # lower-cased full_name -> team -> permission
@@ -270,9 +272,9 @@ class GitHubDouble(_DoubleProvisioning):
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> GitHubDouble:
+    def start(self, port: int = 0) -> GitHubDouble:
         handler = type("Handler", (_Handler,), {"double": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", port), handler, self)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
@@ -344,6 +346,21 @@ class GitHubDouble(_DoubleProvisioning):
                     f.times -= 1
                     return f
         return None
+
+
+class _Server(ThreadingHTTPServer):
+    """The standard server prints a traceback to stderr when a handler fails, e.g. a client that
+    hung up mid-answer (BrokenPipe): that would land in the stderr a test is reading. Keep them."""
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler], double: GitHubDouble):
+        super().__init__(address, handler)
+        self.double = double
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import traceback
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client hanging up is normal
+            self.double.errors.append(traceback.format_exc())
 
 
 class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
@@ -581,12 +598,32 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-if __name__ == "__main__":  # a double to poke at by hand: python tests/ghdouble.py
-    double = GitHubDouble().start()
-    double.add_org("auditmos-projects")
-    double.add_token("dev-token", "admin")
-    print(f"GitHub double at {double.url} (token: dev-token); Ctrl-C stops it", flush=True)
+def main(argv: list[str] | None = None) -> None:
+    """A double to poke at by hand: python tests/ghdouble.py --help."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python tests/ghdouble.py",
+        description="Serve a GitHub double on 127.0.0.1 until Ctrl-C, for trying specctl by hand.",
+        epilog="Then: GITHUB_API_URL=http://127.0.0.1:PORT GH_TOKEN=TOKEN specctl doctor",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free one)")
+    parser.add_argument("--token", default="dev-token", help="the token it accepts (default: dev-token)")
+    parser.add_argument("--org", default="auditmos-projects", help="the org (default: auditmos-projects)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="start with N repos in the org")
+    args = parser.parse_args(argv)
+    double = GitHubDouble().start(args.port)
+    double.add_org(args.org)
+    double.add_token(args.token, "admin")
+    double.add_repos(args.org, args.seed)
+    print(
+        f"GitHub double at {double.url} (token: {args.token}, org: {args.org}); Ctrl-C stops it", flush=True
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         double.stop()
+
+
+if __name__ == "__main__":
+    main()

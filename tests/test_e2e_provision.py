@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ORG
 from e2e import as_json, specctl, start, tsv
-from specctl.store import Store
+from specctl.store import open_store
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +90,7 @@ def test_template_approve_with_two_teams_and_topics_then_a_rerun_sends_no_write(
         f"PUT /orgs/{ORG}/teams/developers/repos/{ORG}/{{r}}": 1,
         f"PUT /orgs/{ORG}/teams/leads/repos/{ORG}/{{r}}": 1,
     }
-    events = [e.kind for e in Store.open(db_path).events("acme")]
+    events = [e.kind for e in open_store(db_path).events("acme")]
     assert events[-2:] == ["repo_created", "repo_provisioned"]
     before = len(provisioned.seen)
     rerun = specctl("--json", "approve", "acme")
@@ -102,7 +102,7 @@ def test_template_approve_with_two_teams_and_topics_then_a_rerun_sends_no_write(
     )
     assert write_count(provisioned, before) == 0
     assert sum(kinds(provisioned, before).values()) == 3  # GET repo, topics, teams
-    assert [e.kind for e in Store.open(db_path).events("acme")] == events  # no event for no change
+    assert [e.kind for e in open_store(db_path).events("acme")] == events  # no event for no change
 
 
 def test_a_failing_team_step_is_partial_and_a_rerun_finishes_it(provisioned, db_path):
@@ -124,7 +124,7 @@ def test_a_failing_team_step_is_partial_and_a_rerun_finishes_it(provisioned, db_
     assert "repo provisioning is partial (teams.leads failed)" in first.stderr
     assert "run `specctl approve acme` again to finish" in first.stderr
     assert provisioned.repo_teams[f"{ORG}/acme".lower()] == {"developers": "push"}
-    assert Store.open(db_path).require("acme").github_repo == f"{ORG}/acme"
+    assert open_store(db_path).require("acme").github_repo == f"{ORG}/acme"
     before = len(provisioned.seen)
     rerun = specctl("provision", "acme")
     assert rerun.exit_code == 0
@@ -132,7 +132,7 @@ def test_a_failing_team_step_is_partial_and_a_rerun_finishes_it(provisioned, db_
     assert [f"{s.method} {s.path}" for s in provisioned.seen[before:] if s.method != "GET"] == [
         f"PUT /orgs/{ORG}/teams/leads/repos/{ORG}/acme"
     ]
-    kinds_ = [e.kind for e in Store.open(db_path).events("acme")]
+    kinds_ = [e.kind for e in open_store(db_path).events("acme")]
     assert kinds_.count("repo_provision_failed") == 1
     assert kinds_[-1] == "repo_provisioned"
 
@@ -204,14 +204,14 @@ def test_dry_run_sends_only_gets(provisioned, db_path, isolated):
     assert specctl("approve", "acme").exit_code == 0
     provisioned.repo_teams.clear()
     provisioned.repos[f"{ORG}/acme".lower()]["has_wiki"] = True
-    events = Store.open(db_path).events("acme")
+    events = open_store(db_path).events("acme")
     before = len(provisioned.seen)
     result = specctl("provision", "--dry-run", "acme")
     assert result.exit_code == 0
     assert [row[1] for row in tsv(result.stdout)] == ["settings.has_wiki", "teams.developers", "teams.leads"]
     assert {row[4] for row in tsv(result.stdout)} == {"planned"}
     assert {s.method for s in provisioned.seen[before:]} == {"GET"}
-    assert Store.open(db_path).events("acme") == events
+    assert open_store(db_path).events("acme") == events
 
 
 def write_config_without_template(isolated):
@@ -240,7 +240,7 @@ def test_a_killed_run_mid_provisioning_is_finished_by_the_next(provisioned, db_p
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert provisioned.repo_teams[f"{ORG}/acme".lower()] == {"developers": "push"}
-    assert Store.open(db_path).require("acme").github_repo == f"{ORG}/acme"  # linked before provisioning
+    assert open_store(db_path).require("acme").github_repo == f"{ORG}/acme"  # linked before provisioning
     before = len(provisioned.seen)
     rerun = specctl("--json", "approve", "acme")
     assert rerun.exit_code == 0
@@ -264,7 +264,7 @@ def test_bad_table_stops_approve_before_anything_is_created(github_env, isolated
     assert result.exit_code == 2
     assert "[repo] topics: 'Client' is not a valid topic" in result.stderr
     assert github_env.seen == []
-    assert Store.open(db_path).require("acme").spec_status == "interviewing"
+    assert open_store(db_path).require("acme").spec_status == "interviewing"
 
 
 def test_doctor_checks_the_table_without_writing(provisioned, isolated):

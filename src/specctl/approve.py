@@ -290,12 +290,18 @@ class Approver:
 
 
 def approve_all(
-    approver: Approver, slugs: Iterable[str], on_result: Callable[[ApproveResult], None] | None = None
+    approver: Approver,
+    slugs: Iterable[str],
+    on_result: Callable[[ApproveResult], None] | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> tuple[list[ApproveResult], int]:
     """Approve each slug once (duplicates dropped), all of them whatever fails; the exit code
-    is the highest of the per-slug codes."""
+    is the highest of the per-slug codes. `stop()` is asked between slugs (an interrupt): a slug
+    in hand is always finished, so the batch ends where a re-run picks it up."""
     results = []
     for slug in dict.fromkeys(slugs):
+        if stop():
+            break
         result = approver.approve(slug)
         results.append(result)
         if on_result:

@@ -81,6 +81,63 @@ def _api_url(value: Any) -> str:
     return _text(value).rstrip("/")
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+class DatabaseURL:
+    """A PostgreSQL URL for the `db` setting. Printed any way (str, repr, f-strings) it shows
+    the password as `****`; `.url` is for libpq alone. Not a str subclass, so nothing prints
+    the secret by accident."""
+
+    __slots__ = ("url",)
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __str__(self) -> str:
+        return redact_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"DatabaseURL({redact_url(self.url)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DatabaseURL) and other.url == self.url
+
+    def __hash__(self) -> int:
+        return hash(self.url)
+
+    @property
+    def has_password(self) -> bool:
+        return redact_url(self.url) != self.url
+
+
+def is_database_url(text: str) -> bool:
+    return text.lower().startswith(POSTGRES_SCHEMES)
+
+
+def parse_db(text: str) -> Path | DatabaseURL:
+    """The `db` setting: a PostgreSQL URL is kept whole (no ~ expansion, no path rules),
+    anything else is the path of an SQLite file."""
+    return DatabaseURL(text) if is_database_url(text) else Path(text).expanduser()
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password (`user:PASSWORD@` or `?password=`) replaced by `****`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, question, query = rest.partition("?")
+    # The last `@` ends the user info: a password holding `@` or `/` unencoded is still masked.
+    userinfo, at, hosts = authority.rpartition("@")
+    if at and ":" in userinfo:
+        authority = f"{userinfo.split(':', 1)[0]}:****@{hosts}"
+    params = [
+        f"{p.partition('=')[0]}=****" if p.partition("=")[0].lower() == "password" else p
+        for p in query.split("&")
+    ]
+    return f"{scheme}://{authority}{question}{'&'.join(params)}"
+
+
 class Key(NamedTuple):  # NamedTuples here: ~0.1 ms to define at start-up, a dataclass ~0.6 ms
     name: str
     env_var: str | None
@@ -151,7 +208,8 @@ class ConfigFile(NamedTuple):
         return dict(self.data.get("env", {}).get(env_name, {}))
 
 
-def read_config(path: Path) -> ConfigFile:
+def read_config(path: Path, *, check: bool = True) -> ConfigFile:
+    """The config file; `check=False` reads one with unknown keys, for `config unset` to fix."""
     try:
         f = path.open("rb")
     except FileNotFoundError:
@@ -172,16 +230,19 @@ def read_config(path: Path) -> ConfigFile:
         raise ConfigError(f"config {path} is not UTF-8 text (at byte {e.start + 1})") from None
     except OSError as e:
         raise ConfigError(f"config {path} cannot be read: {e.strerror or e}") from None
-    _check_tables(path, data)
+    if check:
+        _check_tables(path, data)
     return ConfigFile(path, data, mode)
 
 
 def _check_tables(path: Path, data: dict[str, Any]) -> None:
-    def check(table: dict[str, Any], where: str, per_env: bool) -> None:
+    def check(table: dict[str, Any], env_name: str | None) -> None:
+        where = f"[env.{env_name}]" if env_name is not None else "top level"
         for name, value in table.items():
             key = KEYS.get(name)
-            if key is None or (per_env and not key.per_env):
-                raise ConfigError(f"config {path}: unknown key {name!r} in {where}")
+            if key is None or (env_name is not None and not key.per_env):
+                fix = f"specctl {f'--env {env_name} ' if env_name is not None else ''}config unset {name}"
+                raise ConfigError(f"config {path}: unknown key {name!r} in {where} (remove it: {fix})")
             try:
                 key.parse(value)
             except ValueError as e:
@@ -190,10 +251,10 @@ def _check_tables(path: Path, data: dict[str, Any]) -> None:
     envs = data.get("env", {})
     if not isinstance(envs, dict) or not all(isinstance(t, dict) for t in envs.values()):
         raise ConfigError(f"config {path}: [env] must hold tables such as [env.staging]")
-    check({k: v for k, v in data.items() if k not in ("env", "repo")}, "top level", per_env=False)
+    check({k: v for k, v in data.items() if k not in ("env", "repo")}, None)
     _check_repo_table(path, data.get("repo"), "[repo]")
     for env_name, table in envs.items():
-        check({k: v for k, v in table.items() if k != "repo"}, f"[env.{env_name}]", per_env=True)
+        check({k: v for k, v in table.items() if k != "repo"}, env_name)
         _check_repo_table(path, table.get("repo"), f"[env.{env_name}.repo]")
 
 
@@ -212,7 +273,7 @@ def _check_repo_table(path: Path, table: Any, where: str) -> None:
 class Settings(NamedTuple):
     org: str
     api_url: str
-    db: Path
+    db: Path | DatabaseURL
     pace: float
     max_wait: float
     timeout: float
@@ -268,10 +329,13 @@ def resolve(
                 break
     if "db" not in values:
         values["db"], sources["db"] = str(default_db_path()), "default"
+    db = parse_db(values["db"])
+    if isinstance(db, DatabaseURL) and db.has_password and sources["db"].startswith("config"):
+        _check_private(config, "a database password")
     return Settings(
         org=values["org"],
         api_url=values["api_url"],
-        db=Path(values["db"]).expanduser(),
+        db=db,
         pace=values["pace"],
         max_wait=values["max_wait"],
         timeout=values["timeout"],
@@ -281,6 +345,14 @@ def resolve(
         config=config,
         sources=sources,
     )
+
+
+def _check_private(config: ConfigFile, what: str) -> None:
+    """A secret in the config file is used only when no one else can read the file."""
+    if config.readable_by_others:
+        raise ConfigError(
+            f"config {config.path} holds {what} but others can read it; run: chmod 600 {config.path}"
+        )
 
 
 def _parse(key: Key, value: Any, source: str) -> Any:

@@ -7,8 +7,10 @@ and never prints the token, only where it came from and what kind it is.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from specctl.errors import EXIT_OK, SpecctlError
@@ -44,8 +46,9 @@ def token_kind(value: str) -> str:
 
 
 class Doctor:
-    def __init__(self, rt: Runtime):
+    def __init__(self, rt: Runtime, timer: Callable[[], float] = time.perf_counter):
         self.rt = rt
+        self.timer = timer
         self.checks: list[Check] = []
 
     def run(self) -> tuple[list[Check], int]:
@@ -79,12 +82,22 @@ class Doctor:
         return f"{where}{s.config.path} parses; org {s.org}"
 
     def _store(self) -> str:
+        """Kind, where (a URL's password masked), schema; for PostgreSQL the server's version
+        and one round trip's time."""
         path = self.rt.settings.db
-        if not path.exists():
-            return f"{path} does not exist yet; the first `specctl add` creates it"
+        if isinstance(path, Path) and not path.exists():
+            return f"sqlite {path} does not exist yet; the first `specctl add` creates it"
         store = self.rt.store(create=False)
+        info = store.info()
         count = sum(1 for _ in store.projects())
-        return f"{path} opens and is migrated ({count} projects)"
+        projects = f"{count} project{'' if count == 1 else 's'}"
+        detail = f"{info.kind} {info.where} opens, schema {info.schema_version} ({projects})"
+        if info.server_version is None:
+            return detail
+        start = self.timer()
+        store.ping()
+        round_trip = (self.timer() - start) * 1000
+        return f"{detail}; server PostgreSQL {info.server_version}, round trip {round_trip:.1f} ms"
 
     def _api_url(self) -> str:
         self.rt.check_github_config()

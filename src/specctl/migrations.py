@@ -57,10 +57,16 @@ def m003_indexes(db: Database) -> None:
     db.table("projects").create_index(["spec_status"])
 
 
+def m004_event_actor(db: Database) -> None:
+    # Who acted (SPEC "The team store"): a GitHub login or `user@host`; NULL on older events.
+    db.table("events").add_column("actor", str)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("m001_projects_and_events", m001_projects_and_events),
     ("m002_repo_attempts", m002_repo_attempts),
     ("m003_indexes", m003_indexes),
+    ("m004_event_actor", m004_event_actor),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

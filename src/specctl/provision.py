@@ -289,11 +289,15 @@ def provision_all(
     *,
     check: bool = False,
     on_result: Callable[[SlugResult], None] | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> tuple[list[SlugResult], int]:
     """Converge each slug once (duplicates dropped); exit code the highest per slug: 1 for a
-    failed step, 3 for an unknown slug, 7 with `check` when a repo differs from the table."""
+    failed step, 3 for an unknown slug, 7 with `check` when a repo differs from the table.
+    `stop()` is asked between slugs (an interrupt): the slug in hand is always finished."""
     results = []
     for slug in dict.fromkeys(slugs):
+        if stop():
+            break
         try:
             project = provisioner.store.require(check_slug(slug))
         except SpecctlError as e:

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from specctl.cli.app import app, runtime
+from specctl.cli.help import examples
 from specctl.cli.params import complete_slug
 from specctl.errors import BadInput
+from specctl.names import slug_typed
 from specctl.output import Output
 
 if TYPE_CHECKING:
@@ -16,7 +18,14 @@ if TYPE_CHECKING:
 APPROVE_COLUMNS = ["slug", "spec_status", "github_repo", "action"]
 
 
-@app.command(rich_help_panel="Approval")
+@app.command(
+    rich_help_panel="Approval",
+    epilog=examples(
+        "specctl approve acme-portal-3f9a1c07",
+        "specctl projects --status interviewing | cut -f1 | specctl approve --stdin",
+        "specctl approve acme-portal-3f9a1c07 beta-shop-00ff00ff --dry-run",
+    ),
+)
 def approve(
     ctx: typer.Context,
     slugs: Annotated[
@@ -36,45 +45,54 @@ def approve(
 
     The approval is recorded first and stands even when GitHub fails; re-run approve to
     retry a failed repo creation. Prints slug, spec_status, github_repo, action
-    (created, adopted, skipped, failed, none).
-
-    Example: specctl projects --status interviewing | cut -f1 | specctl approve --stdin
+    (created, adopted, skipped, failed, none). Ctrl-C finishes the slug in hand, prints what
+    was done and exits 130; running the same command again finishes the batch.
     """
     from specctl.approve import ApproveOptions, Approver, approve_all, read_slugs  # loads when run
+    from specctl.cli.interrupts import finish_the_slug_in_hand
 
     rt = runtime(ctx)
+    out = rt.output
     wanted = list(slugs or [])
     if stdin:
+        if sys.stdin.isatty():
+            out.info("reading slugs, one a line; Ctrl-D to end")
         wanted += read_slugs(sys.stdin)
     if not wanted:
         raise BadInput("no slugs: give them as arguments or with --stdin")
+    wanted = list(dict.fromkeys(slug_typed(s) for s in wanted))  # approve_all drops duplicates too
     if not no_repo:
         rt.check_github_config()
     options = ApproveOptions(dry_run=dry_run, no_repo=no_repo, require_repo=require_repo)
-    out = rt.output
     repo = rt.settings.repo_config()
     approver = Approver(rt.store(create=False), rt.github, rt.settings.org, options, log=out.log, repo=repo)
-    with out.progress(len(set(wanted)), "Approving") as bar:  # approve_all drops duplicates
+    with out.progress(len(wanted), "Approving") as bar, finish_the_slug_in_hand() as interrupt:
 
         def report(result: "ApproveResult") -> None:
-            _explain(out, result, dry_run)
+            _explain(out, result, dry_run, rt.settings.org)
             if not out.json_mode and not out.tty:
                 out.records([result.to_dict()], APPROVE_COLUMNS)
             bar.advance()
 
-        results, exit_code = approve_all(approver, wanted, report)
+        results, exit_code = approve_all(approver, wanted, report, stop=interrupt)
+    if interrupt():
+        exit_code = interrupt.exit_code
     if out.json_mode:
         doc: dict[str, object] = {"results": [r.to_dict() for r in results], "exit_code": exit_code}
         if dry_run:
             doc["dry_run"] = True
+        if interrupt():
+            doc["interrupted"] = {"done": len(results), "of": len(wanted)}
         out.document(doc)
     elif out.tty:
         out.records((r.to_dict() for r in results), APPROVE_COLUMNS, title="Dry run" if dry_run else "")
+    if interrupt():
+        out.warn(f"interrupted: {len(results)} of {len(wanted)} done; run the same command again to finish")
     if exit_code:
         raise typer.Exit(exit_code)
 
 
-def _explain(out: Output, result: "ApproveResult", dry_run: bool) -> None:
+def _explain(out: Output, result: "ApproveResult", dry_run: bool, org: str) -> None:
     """One line on stderr for a person: what happened to this slug and, on failure, the fix."""
     would = "would be " if dry_run else ""
     repo = result.repo
@@ -85,6 +103,10 @@ def _explain(out: Output, result: "ApproveResult", dry_run: bool) -> None:
     approved = f"{result.slug} {would}approved" if result.approved_now else f"{result.slug} in review"
     if error is not None:
         out.warn(f"{approved}, but no repo: {error.code}: {error.message}")
+    elif result.action in ("created", "adopted") and repo is None:  # a dry run on a taken name
+        out.success(
+            f"{approved}; repo {org}/{result.slug}-xxxx {would}{result.action} (xxxx: 4 random a-z0-9)"
+        )
     elif result.action in ("created", "adopted"):
         out.success(f"{approved}; repo {repo} {would}{result.action}")
     elif result.action == "skipped":

@@ -8,3 +8,4 @@ from specctl.cli import repos_cmd  # noqa: F401
 from specctl.cli import provision_cmd  # noqa: F401
 from specctl.cli import doctor_cmd  # noqa: F401
 from specctl.cli import config_cmd  # noqa: F401
+from specctl.cli import store_cmd  # noqa: F401

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from specctl.cli.app import app, runtime
+from specctl.cli.help import examples
 from specctl.cli.params import complete_slug
 from specctl.errors import BadInput
+from specctl.names import slug_typed
 from specctl.output import Output
 
 if TYPE_CHECKING:
@@ -16,7 +18,14 @@ if TYPE_CHECKING:
 CHANGE_COLUMNS = ["slug", "setting", "from", "to", "result"]
 
 
-@app.command(rich_help_panel="Repos")
+@app.command(
+    rich_help_panel="Repos",
+    epilog=examples(
+        "specctl provision --all --dry-run",
+        "specctl provision acme-portal-3f9a1c07",
+        "specctl provision --all --check || echo 'repos drifted from the policy'",
+    ),
+)
 def provision(
     ctx: typer.Context,
     slugs: Annotated[
@@ -32,26 +41,29 @@ def provision(
         bool, typer.Option("--check", help="As --dry-run, and exit 7 when a repo differs (drift).")
     ] = False,
 ) -> None:
-    """Bring existing repos to the config's \\[repo] table: settings, topics, team permissions, README.
+    """Bring existing repos to the config's \\[repo] table: settings, topics, team access, a readme.
 
     Reads each repo, then sends only the writes that differ: a repo that matches costs no write.
     Only repos specctl created or adopted; a manual repo is never touched. Prints one line per
     change: slug, setting, from, to, result (applied, planned, failed, not_applied).
-
-    Example (cron): specctl provision --all --check || echo "repos drifted from \\[repo]"
+    Ctrl-C finishes the slug in hand, prints what was done and exits 130.
     """
     from specctl.approve import read_slugs  # the workflow loads when the command runs
+    from specctl.cli.interrupts import finish_the_slug_in_hand
     from specctl.provision import Provisioner, auto_repo_slugs, provision_all
 
     rt = runtime(ctx)
     repo = rt.settings.repo_config()
     if repo is None:
         raise BadInput(
-            f"no [repo] table in config {rt.settings.config.path}: add one to say what every repo "
-            'must look like (README "Provisioning")'
+            f"no [repo] table in config {rt.settings.config.path}: add one saying what every repo "
+            'must look like, e.g. [repo] with teams = { developers = "push" }'
         )
+    out = rt.output
     wanted = list(slugs or [])
     if stdin:
+        if sys.stdin.isatty():
+            out.info("reading slugs, one a line; Ctrl-D to end")
         wanted += read_slugs(sys.stdin)
     store = rt.store(create=False)
     if all_ and wanted:
@@ -60,10 +72,10 @@ def provision(
         wanted = auto_repo_slugs(store)
     elif not wanted:
         raise BadInput("no slugs: give them as arguments, with --stdin, or use --all")
+    wanted = list(dict.fromkeys(slug_typed(s) for s in wanted))  # provision_all drops duplicates too
     rt.check_github_config()
-    out = rt.output
     provisioner = Provisioner(store, rt.github, repo, dry_run=dry_run or check, log=out.log)
-    with out.progress(len(set(wanted)), "Provisioning") as bar:  # provision_all drops duplicates
+    with out.progress(len(wanted), "Provisioning") as bar, finish_the_slug_in_hand() as interrupt:
 
         def report(result: "SlugResult") -> None:
             explain_provision(out, result.slug, result.provision, "provision")
@@ -71,15 +83,21 @@ def provision(
                 out.records(change_rows(result), CHANGE_COLUMNS)
             bar.advance()
 
-        results, exit_code = provision_all(provisioner, wanted, check=check, on_result=report)
+        results, exit_code = provision_all(provisioner, wanted, check=check, on_result=report, stop=interrupt)
+    if interrupt():
+        exit_code = interrupt.exit_code
     if out.json_mode:
         doc: dict[str, object] = {"results": [r.to_dict() for r in results], "exit_code": exit_code}
         if dry_run or check:
             doc["dry_run"] = True
+        if interrupt():
+            doc["interrupted"] = {"done": len(results), "of": len(wanted)}
         out.document(doc)
     elif out.tty:
         rows = [row for r in results for row in change_rows(r)]
         out.records(rows, CHANGE_COLUMNS, title="Plan" if dry_run or check else "Changes")
+    if interrupt():
+        out.warn(f"interrupted: {len(results)} of {len(wanted)} done; run the same command again to finish")
     if exit_code:
         raise typer.Exit(exit_code)
 
