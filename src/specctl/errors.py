@@ -80,7 +80,7 @@ class GitHubError(SpecctlError):
         self.exit_code = EXIT_AUTH if code in _AUTH_CODES else EXIT_FAILED
 
 
-def shown(value: str, limit: int = 60) -> str:
+def shown(value: object, limit: int = 60) -> str:
     """A user's value fit for a one-line message: quoted, escaped, cut short."""
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 4] + "...'"
+    return text if len(text) <= limit else text[: limit - 4] + ("...'" if isinstance(value, str) else "...")
