@@ -20,6 +20,7 @@ from specctl.errors import (
     ConfigError,
     GitHubError,
     SpecctlError,
+    register_secret,
     shown,
 )
 from specctl.names import check_owner
@@ -314,6 +315,7 @@ class Token:
     def __init__(self, value: str, source: str) -> None:
         self.value = value
         self.source = source  # GH_TOKEN, GITHUB_TOKEN, config, gh
+        register_secret(value)  # whatever holds a token, no message can show it
 
     def __repr__(self) -> str:
         return f"Token(source={self.source!r})"

@@ -25,6 +25,7 @@ from specctl.errors import (
     GITHUB_UNAVAILABLE,
     GITHUB_VALIDATION,
     GitHubError,
+    redact,
 )
 
 TRIES = 3  # reads: tries in all; creates: POSTs with an unknown outcome, per project per run
@@ -62,7 +63,7 @@ def http_client(
     hooks: dict[str, list[Callable[[httpx.Response], None]]] = {}
     if trace is not None:
         say = trace
-        hooks["response"] = [lambda r: say(f"{r.request.method} {r.request.url} -> {r.status_code}")]
+        hooks["response"] = [lambda r: say(redact(f"{r.request.method} {r.request.url} -> {r.status_code}"))]
     return httpx.Client(
         event_hooks=hooks,
         # Plain http (loopback test doubles only) needs no TLS: skipping the certificate
@@ -230,7 +231,7 @@ def message(response: httpx.Response) -> str:
             parts.append(str(item["message"]))
         elif isinstance(item, str):
             parts.append(item)
-    text = ": ".join(parts)
+    text = redact(": ".join(parts))  # before the cut: a cut secret would not be found
     return " ".join(text.split())[:300]
 
 
