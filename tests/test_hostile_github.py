@@ -4,15 +4,77 @@ GitHubError for that call, memory stays bounded, and no secret leaves specctl.
 pytest-httpx models the answers it can; a tiny raw-socket server on 127.0.0.1 models what it
 cannot (an endless or trickling body, a proxy that records what reaches it)."""
 
+import json
+import socket
 import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 
 import pytest
 
 from conftest import ORG, TOKEN
 from specctl.config import Token
-from specctl.errors import GitHubError, register_secret
+from specctl.errors import ConfigError, GitHubError, register_secret
 from specctl.github import GitHub
 from test_github import API, CREATE
+
+Serve = Callable[[socket.socket, threading.Event], None]
+
+
+@contextmanager
+def loopback(serve: Serve) -> Iterator[str]:
+    """A raw HTTP server on 127.0.0.1 (a free port): `serve(conn, stopping)` answers each
+    connection in its own thread. Yields the base URL; stops itself, and its connections, after."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    stopping = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        with conn, suppress(OSError):  # the client hung up: what a hostile server must expect
+            serve(conn, stopping)
+
+    def accept() -> None:
+        while not stopping.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stopping.set()
+        thread.join()
+        listener.close()
+
+
+def read_request(conn: socket.socket) -> bytes:
+    """The request's head (a GET's whole request, as specctl sends them)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def answer_json(body: object, received: list[bytes] | None = None) -> Serve:
+    def serve(conn: socket.socket, stopping: threading.Event) -> None:
+        while request := read_request(conn):
+            if received is not None:
+                received.append(request)
+            content = json.dumps(body).encode()
+            head = (
+                f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(content)}\r\n\r\n"
+            )
+            conn.sendall(head.encode() + content)
+
+    return serve
 
 
 def no_sleep(seconds):
@@ -61,3 +123,25 @@ def test_a_token_github_echoes_reaches_no_stderr_log_line_or_event(cli, db_path,
     assert "may not create repos" in events
     for text in (result.stdout, result.stderr, events):
         assert TOKEN not in text
+
+
+@pytest.mark.parametrize("var", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+def test_a_plain_http_api_url_never_goes_through_a_proxy(monkeypatch, var):
+    # through a proxy, plain http would hand the token to the proxy host in clear text
+    to_proxy: list[bytes] = []
+    with loopback(answer_json({"login": "api"})) as api, loopback(answer_json({}, to_proxy)) as proxy:
+        monkeypatch.setenv(var, proxy)
+        client = GitHub.connect(api, Token(TOKEN, "GH_TOKEN"))
+        try:
+            assert client.user()[0] == {"login": "api"}
+        finally:
+            client.close()
+    assert to_proxy == []
+
+
+def test_a_proxy_httpx_cannot_use_is_bad_config_not_a_crash(monkeypatch):
+    monkeypatch.setenv("ALL_PROXY", "ftp://user:proxy-pw@proxy.invalid:21")
+    with pytest.raises(ConfigError) as e:
+        GitHub.connect(API, Token(TOKEN, "GH_TOKEN"))
+    assert "ALL_PROXY" in e.value.message
+    assert "proxy-pw" not in e.value.message

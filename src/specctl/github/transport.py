@@ -24,6 +24,7 @@ from specctl.errors import (
     GITHUB_UNAUTHORIZED,
     GITHUB_UNAVAILABLE,
     GITHUB_VALIDATION,
+    ConfigError,
     GitHubError,
     redact,
 )
@@ -64,20 +65,29 @@ def http_client(
     if trace is not None:
         say = trace
         hooks["response"] = [lambda r: say(redact(f"{r.request.method} {r.request.url} -> {r.status_code}"))]
-    return httpx.Client(
-        event_hooks=hooks,
-        # Plain http (loopback test doubles only) needs no TLS: skipping the certificate
-        # store saves ~45 ms a process; https always verifies.
-        verify=base.scheme == "https",
-        base_url=base,
-        auth=BearerAuth(token, (base.scheme, base.host, base.port)),
-        headers={
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": f"specctl/{__version__}",
-        },
-        timeout=timeout,
-    )
+    try:
+        return httpx.Client(
+            event_hooks=hooks,
+            # Plain http (loopback test doubles only) needs no TLS: skipping the certificate
+            # store saves ~45 ms a process; https always verifies.
+            verify=base.scheme == "https",
+            # Proxies (HTTPS_PROXY, ALL_PROXY, ...) for https alone: https is tunnelled through
+            # them encrypted, plain http would hand the proxy the token in clear text.
+            trust_env=base.scheme == "https",
+            base_url=base,
+            auth=BearerAuth(token, (base.scheme, base.host, base.port)),
+            headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+                "User-Agent": f"specctl/{__version__}",
+            },
+            timeout=timeout,
+        )
+    except (ImportError, ValueError):  # a proxy httpx can't use; its words would show the URL
+        raise ConfigError(
+            "the proxy set in HTTPS_PROXY or ALL_PROXY cannot be used: specctl takes http://, "
+            "https:// and (with the socksio package) socks5:// proxies"
+        ) from None
 
 
 class Transport:
