@@ -17,7 +17,7 @@ from conftest import ORG, TOKEN
 from specctl.config import Token
 from specctl.errors import ConfigError, GitHubError, register_secret
 from specctl.github import GitHub
-from test_github import API, CREATE
+from test_github import API, CREATE, repo_json
 
 Serve = Callable[[socket.socket, threading.Event], None]
 
@@ -145,3 +145,77 @@ def test_a_proxy_httpx_cannot_use_is_bad_config_not_a_crash(monkeypatch):
         GitHub.connect(API, Token(TOKEN, "GH_TOKEN"))
     assert "ALL_PROXY" in e.value.message
     assert "proxy-pw" not in e.value.message
+
+
+# -- answers that are not what GitHub documents -------------------------------------------------
+
+NOT_A_REPO = [
+    pytest.param({"text": "<html><body>Proxy login</body></html>"}, "JSON", id="html"),
+    pytest.param({"json": {}}, "full_name", id="empty-object"),
+    pytest.param({"json": []}, "a list", id="list"),
+    pytest.param({"json": {**repo_json("acme"), "full_name": None}}, "full_name", id="full_name-null"),
+    pytest.param({"json": {**repo_json("acme"), "full_name": 7}}, "full_name", id="full_name-number"),
+    pytest.param({"json": {**repo_json("acme"), "created_at": "yesterday"}}, "created_at", id="created_at"),
+    pytest.param({"text": "[" * 100_000 + "]" * 100_000}, "JSON", id="nested-too-deep"),
+]
+
+
+@pytest.mark.parametrize(("body", "problem"), NOT_A_REPO)
+def test_a_200_that_is_not_a_repo_is_a_github_error(gh, httpx_mock, body, problem):
+    httpx_mock.add_response(url=f"{API}/repos/{ORG}/acme", **body)
+    with pytest.raises(GitHubError) as e:
+        gh.get_repo(ORG, "acme")
+    assert e.value.code == "GITHUB_UNAVAILABLE"
+    assert "not what specctl expects" in e.value.message
+    assert problem in e.value.message
+
+
+@pytest.mark.parametrize(("body", "problem"), NOT_A_REPO)
+def test_a_201_that_is_not_a_repo_says_the_repo_was_made(gh, httpx_mock, body, problem):
+    httpx_mock.add_response(method="POST", url=CREATE, status_code=201, **body)
+    with pytest.raises(GitHubError) as e:
+        gh.create_org_repo(ORG, "acme")
+    assert e.value.code == "GITHUB_UNAVAILABLE"
+    assert f"{ORG}/acme was most likely created" in e.value.message
+    assert "approve again" in e.value.message
+    assert problem in e.value.message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"json": {}}, {"json": [repo_json("a"), None]}, {"text": "<html/>"}, {"json": [{"full_name": []}]}],
+)
+def test_a_page_of_repos_that_is_not_one_is_a_github_error(gh, httpx_mock, body):
+    httpx_mock.add_response(url=f"{API}/user/repos?per_page=100", **body)
+    with pytest.raises(GitHubError, match="not what specctl expects"):
+        gh.list_repos()
+
+
+@pytest.mark.parametrize("call", ["user", "org", "membership_role", "rate_limit"])
+@pytest.mark.parametrize("body", [{"text": "<html/>"}, {"json": []}, {"json": "a string"}])
+def test_doctors_reads_of_a_garbled_answer_are_github_errors(gh, httpx_mock, call, body):
+    httpx_mock.add_response(**body)
+    with pytest.raises(GitHubError, match="not what specctl expects"):
+        getattr(gh, call)(*([ORG] if call in ("org", "membership_role") else []))
+
+
+def test_doctors_reads_of_an_object_missing_its_fields_are_empty(gh, httpx_mock):
+    httpx_mock.add_response(url=f"{API}/user/memberships/orgs/{ORG}", json={"role": ["admin"]})
+    httpx_mock.add_response(url=f"{API}/rate_limit", json={"resources": []})
+    assert gh.membership_role(ORG) is None
+    assert gh.rate_limit() == {}
+
+
+def test_a_batch_goes_on_after_a_201_that_is_not_json(cli, httpx_mock, monkeypatch):
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_API_URL", API)
+    for slug in ("acme", "beta"):
+        assert cli("add", slug.title(), "--slug", slug).exit_code == 0
+    httpx_mock.add_response(method="POST", url=CREATE, status_code=201, text="<html>Created!</html>")
+    httpx_mock.add_response(method="POST", url=CREATE, status_code=201, json=repo_json("beta"))
+    result = cli("--json", "approve", "acme", "beta")
+    assert result.exit_code == 0, result.stderr
+    acme, beta = json.loads(result.stdout)["results"]
+    assert "internal error" not in result.stderr
+    assert f"{ORG}/acme was most likely created" in acme["error"]["message"]
+    assert beta["github_repo"] == f"{ORG}/beta"

@@ -37,6 +37,20 @@ class Transient(Exception):
     """A request with no answer: timeout, refused or dropped connection."""
 
 
+class BadAnswer(GitHubError):
+    """A 2xx answer that is not what the endpoint documents: HTML from a proxy, `{}`, a null or
+    mistyped field. `problem` says what is wrong, for callers that know more of the context."""
+
+    def __init__(self, problem: str, what: str = "", status: int | None = None):
+        where = f" for {what}" if what else ""
+        super().__init__(
+            GITHUB_UNAVAILABLE,
+            f"GitHub's answer{where} is not what specctl expects: {problem}",
+            http_status=status,
+        )
+        self.problem = problem
+
+
 class BearerAuth(httpx.Auth):
     """Adds the token only to requests for api_url's origin, and only over https (or loopback
     http, for test doubles). Redirects elsewhere lose it (httpx strips it cross-origin)."""
@@ -224,12 +238,33 @@ def error(response: httpx.Response, what: str) -> GitHubError:
     return GitHubError(GITHUB_UNAVAILABLE, f"GitHub answered {describe(response)}", http_status=status)
 
 
-def json_object(response: httpx.Response) -> dict[str, Any]:
+def json_body(response: httpx.Response, what: str) -> Any:
+    """The answer's JSON; BadAnswer when it is not JSON (or nested past Python's recursion limit)."""
     try:
-        data = response.json()
-    except ValueError:
+        return response.json()
+    except (ValueError, RecursionError):
+        kind = response.headers.get("content-type", "").partition(";")[0] or "no content type"
+        raise BadAnswer(f"{kind}, not JSON", what, response.status_code) from None
+
+
+def json_dict(response: httpx.Response, what: str) -> dict[str, Any]:
+    data = json_body(response, what)
+    if not isinstance(data, dict):
+        raise BadAnswer(f"{json_kind(data)} where an object was expected", what, response.status_code)
+    return data
+
+
+def json_kind(value: object) -> str:
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number"}
+    return "null" if value is None else kinds.get(type(value), "a number")
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object, or {} when it is none (for reading error answers)."""
+    try:
+        return json_dict(response, "")
+    except BadAnswer:
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def message(response: httpx.Response) -> str:
