@@ -263,4 +263,4 @@ def test_doctor_reports_an_sqlite_store_kind_path_and_schema(cli, db_path):
 
     assert cli("add", "A", "--slug", "a").exit_code == 0
     checks = {c["name"]: c for c in json.loads(cli("--json", "doctor").stdout)["checks"]}
-    assert checks["store"]["detail"] == f"sqlite {db_path} opens, schema {SCHEMA_VERSION} (1 projects)"
+    assert checks["store"]["detail"] == f"sqlite {db_path} opens, schema {SCHEMA_VERSION} (1 project)"
