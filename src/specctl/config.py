@@ -122,7 +122,14 @@ def is_database_url(text: str) -> bool:
 def parse_db(text: str) -> Path | DatabaseURL:
     """The `db` setting: a PostgreSQL URL is kept whole (no ~ expansion, no path rules),
     anything else is the path of an SQLite file."""
-    return DatabaseURL(text) if is_database_url(text) else Path(text).expanduser()
+    if is_database_url(text):
+        return DatabaseURL(text)
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # `~nosuchuser/…`, or `~` with no home directory
+        raise ConfigError(
+            f"db {shown(text)}: cannot expand '~' (no such user, or no home directory); give a full path"
+        ) from None
 
 
 def redact_url(url: str) -> str:
