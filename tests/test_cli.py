@@ -701,3 +701,29 @@ def test_approve_all_asks_whether_to_stop_before_each_slug():
 
     results, _ = approve_all(Approver(), ["a", "b", "c", "d"], stop=stop)  # type: ignore[arg-type]
     assert [r.slug for r in results] == ["a", "b"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_batch_onto_a_full_disk_stops_at_the_first_slug_whatever_the_buffering(tmp_path):
+    """One behaviour with and without PYTHONUNBUFFERED: stop, and say how far it got."""
+    for round_, env in enumerate((os.environ, {**os.environ, "PYTHONUNBUFFERED": "1"})):
+        db = str(tmp_path / f"s{round_}.db")
+        for slug in ("a", "b", "c"):
+            subprocess.run([specctl_bin(), "--db", db, "add", slug.upper(), "--slug", slug], check=True,
+                           capture_output=True)  # fmt: skip
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(
+                [specctl_bin(), "--db", db, "approve", "a", "b", "c", "--no-repo"],
+                stdout=full, stderr=subprocess.PIPE, text=True, env=env,
+            )  # fmt: skip
+        assert done.returncode == 1
+        assert done.stderr.splitlines()[-1] == (
+            "specctl: error: cannot write the output: No space left on device; stopped after 1 of 3 "
+            "slugs (run the same command again to finish)"
+        )
+        listed = subprocess.run([specctl_bin(), "--db", db, "projects"], capture_output=True, text=True)
+        assert [line.split("\t")[1] for line in listed.stdout.splitlines()] == [
+            "review",
+            "interviewing",
+            "interviewing",
+        ]

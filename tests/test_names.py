@@ -1,7 +1,7 @@
 import pytest
 
 from specctl.errors import BadInput
-from specctl.names import check_slug, is_slug, make_slug, one_edit_apart, parse_repo, slug_typed
+from specctl.names import check_slug, check_text, is_slug, make_slug, one_edit_apart, parse_repo, slug_typed
 
 
 @pytest.mark.parametrize("slug", ["a", "acme", "acme-portal-3f9a1c07", "a1-b2", "x" * 80, "0"])
@@ -66,6 +66,16 @@ def test_make_slug_random_part_is_8_hex():
     assert slug.startswith("acme-")
     assert len(slug) == 13
     int(slug[-8:], 16)
+
+
+@pytest.mark.parametrize(
+    "char", ["\x00", "\n", "\x7f", "\x85", "\x9b", "\u202a", "\u202e", "\u2066", "\u2069"]
+)
+def test_names_refuse_c0_c1_controls_and_bidi_overrides(char):
+    # U+0085 is a line break to some terminals, U+009B a CSI escape, U+202E turns text around
+    with pytest.raises(BadInput, match="control characters"):
+        check_text(f"Acme{char}Portal", "name", max_len=200, required=True)
+    assert check_text("Société Générale – 東京", "name", max_len=200, required=True)
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,41 @@ def test_require_unknown_is_not_found(store):
         store.require("nope")
 
 
+def test_unknown_slug_suggests_a_unique_prefix_or_one_edit_away(store):
+    for slug in ("acme-portal", "acme-shop", "beta"):
+        add(store, slug)
+    with pytest.raises(ProjectNotFound, match="did you mean beta"):
+        store.require("betta")
+    with pytest.raises(ProjectNotFound, match="did you mean acme-shop"):
+        store.require("acme-s")
+    with pytest.raises(ProjectNotFound, match="projects` lists them"):
+        store.require("acme")  # a prefix of two: no guess
+
+
+def test_named_finds_projects_by_name_ignoring_case_and_blanks(store):
+    add(store, "acme")
+    assert store.named("  ACME ") == ["acme"]
+    assert store.named("Beta") == []
+
+
+def test_edit_changes_name_and_description_with_one_event(store):
+    add(store)
+    before, after = store.edit("acme", {"name": "Acme Two", "description": "d"})
+    assert (before.name, after.name, after.description) == ("Acme", "Acme Two", "d")
+    assert store.events("acme")[-1].details == {"name": {"from": "Acme", "to": "Acme Two"}}
+    store.edit("acme", {"name": "Acme Two"})  # no change: no event
+    assert len(store.events("acme")) == 2
+
+
+def test_one_repo_belongs_to_one_project(store):
+    add(store, "acme")
+    add(store, "beta")
+    store.set_manual_repo("acme", "client/portal")
+    with pytest.raises(BadInput, match="already the repo of acme"):
+        store.set_manual_repo("beta", "Client/Portal")
+    assert store.require("beta").github_repo is None
+
+
 def test_set_status_is_compare_and_set(store):
     add(store)
     assert store.set_status("acme", expected="interviewing", new="review") is True
@@ -263,4 +298,4 @@ def test_doctor_reports_an_sqlite_store_kind_path_and_schema(cli, db_path):
 
     assert cli("add", "A", "--slug", "a").exit_code == 0
     checks = {c["name"]: c for c in json.loads(cli("--json", "doctor").stdout)["checks"]}
-    assert checks["store"]["detail"] == f"sqlite {db_path} opens, schema {SCHEMA_VERSION} (1 projects)"
+    assert checks["store"]["detail"] == f"sqlite {db_path} opens, schema {SCHEMA_VERSION} (1 project)"

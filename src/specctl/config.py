@@ -20,6 +20,8 @@ from specctl.errors import (
     ConfigError,
     GitHubError,
     SpecctlError,
+    register_secret,
+    shown,
 )
 from specctl.names import check_owner
 
@@ -30,8 +32,13 @@ DEFAULT_ORG = "auditmos-projects"
 DEFAULT_API_URL = "https://api.github.com"
 
 
-def _number(minimum: float, allow_zero: bool = True) -> Callable[[Any], float]:
-    expected = f"expected a number {'>' if not allow_zero else '>='} {minimum}"
+def _number(minimum: float, maximum: float, allow_zero: bool = True) -> Callable[[Any], float]:
+    """A number within bounds: `maximum` keeps sleep() and socket timeouts from overflowing
+    (`SPECCTL_PACE=1e10` crashed the first wait)."""
+    if allow_zero:
+        expected = f"expected a number from {minimum:g} to {maximum:g}"
+    else:
+        expected = f"expected a number above {minimum:g}, at most {maximum:g}"
 
     def parse(value: Any) -> float:
         if isinstance(value, bool):  # TOML `pace = true` is not 1
@@ -40,8 +47,8 @@ def _number(minimum: float, allow_zero: bool = True) -> Callable[[Any], float]:
             number = float(value)
         except (TypeError, ValueError):
             raise ValueError(expected) from None
-        # not NaN and not infinite: a pace or a wait of inf would sleep for ever
-        if not minimum <= number < float("inf") or (not allow_zero and number == 0):
+        # not NaN (every comparison with NaN is false) and not infinite
+        if not minimum <= number <= maximum or (not allow_zero and number == 0):
             raise ValueError(expected)
         return number
 
@@ -118,7 +125,14 @@ def is_database_url(text: str) -> bool:
 def parse_db(text: str) -> Path | DatabaseURL:
     """The `db` setting: a PostgreSQL URL is kept whole (no ~ expansion, no path rules),
     anything else is the path of an SQLite file."""
-    return DatabaseURL(text) if is_database_url(text) else Path(text).expanduser()
+    if is_database_url(text):
+        return DatabaseURL(text)
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # `~nosuchuser/…`, or `~` with no home directory
+        raise ConfigError(
+            f"db {shown(text)}: cannot expand '~' (no such user, or no home directory); give a full path"
+        ) from None
 
 
 def redact_url(url: str) -> str:
@@ -143,6 +157,7 @@ class Key(NamedTuple):  # NamedTuples here: ~0.1 ms to define at start-up, a dat
     env_var: str | None
     parse: Callable[[Any], Any]
     per_env: bool = True  # may appear in an [env.NAME] table
+    secret: bool = False  # its value is never echoed, not even when it is wrong
 
 
 KEYS: dict[str, Key] = {
@@ -151,12 +166,12 @@ KEYS: dict[str, Key] = {
         Key("org", "GITHUB_ORG", _org),
         Key("api_url", "GITHUB_API_URL", _api_url),
         Key("db", "SPECCTL_DB", _text),
-        Key("pace", "SPECCTL_PACE", _number(0)),
-        Key("max_wait", "SPECCTL_MAX_WAIT", _number(0)),
-        Key("timeout", "SPECCTL_TIMEOUT", _number(0, allow_zero=False)),
+        Key("pace", "SPECCTL_PACE", _number(0, 60)),  # GitHub asks for 1 s
+        Key("max_wait", "SPECCTL_MAX_WAIT", _number(0, 3600)),  # the primary limit resets hourly
+        Key("timeout", "SPECCTL_TIMEOUT", _number(0, 300, allow_zero=False)),
         Key("concurrency", "SPECCTL_CONCURRENCY", _concurrency),
-        Key("busy_timeout", "SPECCTL_BUSY_TIMEOUT", _number(0)),
-        Key("token", None, _text, per_env=False),
+        Key("busy_timeout", "SPECCTL_BUSY_TIMEOUT", _number(0, 3600)),
+        Key("token", None, _text, per_env=False, secret=True),
     )
 }
 DEFAULTS: dict[str, Any] = {
@@ -168,6 +183,15 @@ DEFAULTS: dict[str, Any] = {
     "concurrency": 4,
     "busy_timeout": 10.0,
 }
+
+
+def _setting(key: Key, value: Any) -> str:
+    """`name = value` for an error line: a secret's value never, any other one cut short."""
+    return key.name if key.secret else f"{key.name} = {shown(value)}"
+
+
+def _env_table(name: str) -> str:
+    return f"[env.{name if len(name) <= 40 else name[:40] + '…'}]"
 
 
 def default_config_path(environ: Mapping[str, str]) -> Path:
@@ -237,16 +261,17 @@ def read_config(path: Path, *, check: bool = True) -> ConfigFile:
 
 def _check_tables(path: Path, data: dict[str, Any]) -> None:
     def check(table: dict[str, Any], env_name: str | None) -> None:
-        where = f"[env.{env_name}]" if env_name is not None else "top level"
+        where = _env_table(env_name) if env_name is not None else "top level"
         for name, value in table.items():
             key = KEYS.get(name)
             if key is None or (env_name is not None and not key.per_env):
-                fix = f"specctl {f'--env {env_name} ' if env_name is not None else ''}config unset {name}"
-                raise ConfigError(f"config {path}: unknown key {name!r} in {where} (remove it: {fix})")
+                env = f"--env {env_name} " if env_name is not None else ""
+                fix = f" (remove it: specctl {env}config unset {name})" if len(env + name) <= 80 else ""
+                raise ConfigError(f"config {path}: unknown key {shown(name)} in {where}{fix}")
             try:
                 key.parse(value)
             except ValueError as e:
-                raise ConfigError(f"config {path}: {where} {name} = {value!r}: {e}") from None
+                raise ConfigError(f"config {path}: {where} {_setting(key, value)}: {e}") from None
 
     envs = data.get("env", {})
     if not isinstance(envs, dict) or not all(isinstance(t, dict) for t in envs.values()):
@@ -309,11 +334,11 @@ def resolve(
     config = config or read_config(default_config_path(environ))
     env_name = selected_env(env_flag, environ)
     if env_name is not None and env_name not in config.data.get("env", {}):
-        raise ConfigError(f"no [env.{env_name}] table in config {config.path}; add one or drop --env")
+        raise ConfigError(f"no {_env_table(env_name)} table in config {config.path}; add one or drop --env")
     layers: list[tuple[str, Mapping[str, Any]]] = [
         ("flag", {"db": db_flag} if db_flag else {}),
         ("env", {n: environ[k.env_var] for n, k in KEYS.items() if k.env_var and environ.get(k.env_var)}),
-        (f"config [env.{env_name}]", config.table(env_name) if env_name else {}),
+        (f"config {_env_table(env_name)}" if env_name else "", config.table(env_name) if env_name else {}),
         ("config", {k: v for k, v in config.data.items() if k not in ("env", "token")}),
         ("default", DEFAULTS),
     ]
@@ -360,7 +385,7 @@ def _parse(key: Key, value: Any, source: str) -> Any:
         return key.parse(value)
     except ValueError as e:
         where = key.env_var if source == "env" else source
-        raise ConfigError(f"{key.name} = {value!r} (from {where}): {e}") from None
+        raise ConfigError(f"{_setting(key, value)} (from {where}): {e}") from None
 
 
 def is_loopback(host: str) -> bool:
@@ -393,6 +418,7 @@ class Token:
     def __init__(self, value: str, source: str) -> None:
         self.value = value
         self.source = source  # GH_TOKEN, GITHUB_TOKEN, config, gh
+        register_secret(value)  # whatever holds a token, no message can show it
 
     def __repr__(self) -> str:
         return f"Token(source={self.source!r})"

@@ -11,7 +11,8 @@ from specctl.errors import BadInput, shown
 SLUG_MAX = 80
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _NOT_SLUG_CHARS = re.compile(r"[^a-z0-9]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0, DEL, C1 (U+0085 breaks lines, U+009B starts an escape) and bidi overrides/isolates
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 NAME_MAX = 200
 DESCRIPTION_MAX = 1000
 

@@ -44,8 +44,8 @@ class PipeClosed(Exception):
 class OutputFailed(SpecctlError):
     """stdout cannot be written (a full disk, an I/O error): the results are lost; say so."""
 
-    def __init__(self, error: OSError):
-        super().__init__(f"cannot write the output: {error.strerror or error}")
+    def __init__(self, error: OSError, stopped: str = ""):
+        super().__init__(f"cannot write the output: {error.strerror or error}{stopped}")
 
 
 EXIT_PIPE_CLOSED = 141  # as a process killed by SIGPIPE (`… | head`), which is what Unix tools do
@@ -140,6 +140,13 @@ class Output:
     def console(self) -> Any:
         """The Rich console on stdout, for a command's own terminal layout."""
         return self._console(self.stdout)
+
+    def flush(self) -> None:
+        """Push what is buffered to stdout now, so that a full disk shows at this record."""
+        try:
+            self.stdout.flush()
+        except BrokenPipeError:
+            raise PipeClosed() from None
 
     def line(self, text: str) -> None:
         try:

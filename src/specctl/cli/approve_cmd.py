@@ -10,7 +10,7 @@ from specctl.cli.help import examples
 from specctl.cli.params import complete_slug
 from specctl.errors import BadInput
 from specctl.names import slug_typed
-from specctl.output import Output
+from specctl.output import Output, OutputFailed
 
 if TYPE_CHECKING:
     from specctl.approve import ApproveResult
@@ -67,11 +67,13 @@ def approve(
     repo = rt.settings.repo_config()
     approver = Approver(rt.store(create=False), rt.github, rt.settings.org, options, log=out.log, repo=repo)
     with out.progress(len(wanted), "Approving") as bar, finish_the_slug_in_hand() as interrupt:
+        reported: list[ApproveResult] = []
 
         def report(result: "ApproveResult") -> None:
+            reported.append(result)
             _explain(out, result, dry_run, rt.settings.org)
             if not out.json_mode and not out.tty:
-                out.records([result.to_dict()], APPROVE_COLUMNS)
+                _print_now(out, result, done=len(reported), of=len(wanted))
             bar.advance()
 
         results, exit_code = approve_all(approver, wanted, report, stop=interrupt)
@@ -90,6 +92,17 @@ def approve(
         out.warn(f"interrupted: {len(results)} of {len(wanted)} done; run the same command again to finish")
     if exit_code:
         raise typer.Exit(exit_code)
+
+
+def _print_now(out: Output, result: "ApproveResult", done: int, of: int) -> None:
+    """A piped result line, flushed at once: a full disk then stops the batch at this slug,
+    whether or not stdout is buffered, and says how far it got."""
+    try:
+        out.records([result.to_dict()], APPROVE_COLUMNS)
+        out.flush()
+    except OSError as e:  # not a closed pipe: that is PipeClosed, which ends quietly
+        stopped = f"; stopped after {done} of {of} slugs (run the same command again to finish)"
+        raise OutputFailed(e, stopped) from None
 
 
 def _explain(out: Output, result: "ApproveResult", dry_run: bool, org: str) -> None:
