@@ -27,6 +27,9 @@ class Status(StrEnum):
     complete = "complete"
 
 
+_STATUS_HELP = f"One of: {', '.join(Status)}."
+
+
 def project_row(project: Project) -> dict[str, object]:
     return {c: getattr(project, c) for c in PROJECT_COLUMNS}
 
@@ -46,7 +49,7 @@ def add(
         str | None, typer.Option(help="Slug to use instead of one made from the name.", show_default=False)
     ] = None,
     description: Annotated[str, typer.Option(help="Short description (used for the repo).")] = "",
-    status: Annotated[Status, typer.Option(help="The spec's status.")] = Status.interviewing,
+    status: Annotated[Status, typer.Option(metavar="STATUS", help=_STATUS_HELP)] = Status.interviewing,
     allow_same_name: Annotated[
         bool, typer.Option("--allow-same-name", help="Add it even if a project has this name.")
     ] = False,
@@ -80,7 +83,7 @@ def list_projects(
     ctx: typer.Context,
     status: Annotated[
         list[Status] | None,
-        typer.Option(help="Only this status; give it again for more.", show_default=False),
+        typer.Option(metavar="STATUS", help=f"{_STATUS_HELP} Give it again for more.", show_default=False),
     ] = None,
     with_repo: Annotated[bool, typer.Option("--with-repo", help="Only projects with a repo.")] = False,
     without_repo: Annotated[bool, typer.Option("--without-repo", help="Only projects without one.")] = False,
