@@ -612,8 +612,10 @@ def test_projects_and_list_repos_as_csv(cli, github_env):
     github_env.add_repo(ORG, "acme")
     cli("add", "Acme, Inc.", "--slug", "acme")
     cli("set-repo", "acme", f"{ORG}/acme")
+    project = json.loads(cli("show", "acme", "--json").stdout)["project"]
     assert cli("projects", "--csv").stdout == (
-        f'slug,spec_status,github_repo,repo_source,name\nacme,interviewing,{ORG}/acme,manual,"Acme, Inc."\n'
+        "slug,spec_status,github_repo,repo_source,name,description,created_at,updated_at\n"
+        f'acme,interviewing,{ORG}/acme,manual,"Acme, Inc.",,{project["created_at"]},{project["updated_at"]}\n'
     )
     assert cli("list-repos", "--csv").stdout == (
         f"full_name,visibility,slug,repo_source\n{ORG}/acme,private,acme,manual\n"

@@ -34,6 +34,7 @@ class _NoProgress:
 # with "…": at worst (a slug wider than the terminal) they fold onto a second line.
 FREE_TEXT_COLUMNS = {"name", "details", "detail", "value", "description"}
 KEY_COLUMNS = {"slug", "full_name", "github_repo"}
+FREE_TEXT_MIN = 8
 
 
 class PipeClosed(Exception):
@@ -245,8 +246,8 @@ class Output:
 
     def _table(self, columns: Sequence[str], cells: list[list[str]], title: str) -> Any:
         """A table whose free-text columns give way on a narrow terminal. The key columns
-        (slug, owner/name) stay on one line when they fit beside 10 characters of each free-text
-        column, else they fold; either way they are never cut. Cells are text, never markup."""
+        (slug, owner/name) stay on one line when they fit beside FREE_TEXT_MIN characters of each
+        free-text column, else they fold; either way they are never cut. Cells are text, never markup."""
         from rich.cells import cell_len
         from rich.table import Table
         from rich.text import Text
@@ -254,9 +255,13 @@ class Output:
         widths = [max([cell_len(c), *(cell_len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
         free = sum(1 for c in columns if c in FREE_TEXT_COLUMNS)
         fixed = sum(w + 2 for c, w in zip(columns, widths, strict=True) if c not in FREE_TEXT_COLUMNS)
-        keys_fit = fixed + 10 * free <= self._console(self.stdout).width
+        keys_fit = fixed + FREE_TEXT_MIN * free <= self._console(self.stdout).width
         table = Table(
-            title=Text(title) if title else None, title_justify="left", box=None, header_style="bold"
+            title=Text(title) if title else None,
+            title_justify="left",
+            box=None,
+            header_style="bold",
+            pad_edge=False,
         )
         for column in columns:
             if column in FREE_TEXT_COLUMNS:

@@ -14,6 +14,7 @@ from specctl.runtime import Runtime
 from specctl.store import Project
 
 PROJECT_COLUMNS = ["slug", "spec_status", "github_repo", "repo_source", "name"]
+CSV_EXTRA_COLUMNS = ["description", "created_at", "updated_at"]  # a spreadsheet wants them all
 
 
 class Status(StrEnum):
@@ -24,6 +25,9 @@ class Status(StrEnum):
     review = "review"
     active = "active"
     complete = "complete"
+
+
+_STATUS_HELP = f"One of: {', '.join(Status)}."
 
 
 def project_row(project: Project) -> dict[str, object]:
@@ -45,7 +49,7 @@ def add(
         str | None, typer.Option(help="Slug to use instead of one made from the name.", show_default=False)
     ] = None,
     description: Annotated[str, typer.Option(help="Short description (used for the repo).")] = "",
-    status: Annotated[Status, typer.Option(help="The spec's status.")] = Status.interviewing,
+    status: Annotated[Status, typer.Option(metavar="STATUS", help=_STATUS_HELP)] = Status.interviewing,
     allow_same_name: Annotated[
         bool, typer.Option("--allow-same-name", help="Add it even if a project has this name.")
     ] = False,
@@ -79,21 +83,27 @@ def list_projects(
     ctx: typer.Context,
     status: Annotated[
         list[Status] | None,
-        typer.Option(help="Only this status; give it again for more.", show_default=False),
+        typer.Option(metavar="STATUS", help=f"{_STATUS_HELP} Give it again for more.", show_default=False),
     ] = None,
     with_repo: Annotated[bool, typer.Option("--with-repo", help="Only projects with a repo.")] = False,
     without_repo: Annotated[bool, typer.Option("--without-repo", help="Only projects without one.")] = False,
-    csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row, for spreadsheets.")] = False,
+    csv: Annotated[
+        bool, typer.Option("--csv", help="CSV with a header row and every field, for spreadsheets.")
+    ] = False,
 ) -> None:
-    """List projects: slug, spec_status, github_repo, repo_source, name."""
+    """List projects: slug, spec_status, github_repo, repo_source, name.
+
+    --csv adds description, created_at and updated_at after those columns.
+    """
     rt = runtime(ctx)
     has_repo = either(with_repo, "--with-repo", without_repo, "--without-repo")
     wanted = {s.value for s in status or []}
     store = rt.store(create=False)
     only = next(iter(wanted)) if len(wanted) == 1 else None  # one status: let SQLite filter
     projects = store.projects(status=only, has_repo=has_repo)
-    rows = (project_row(p) for p in projects if not wanted or p.spec_status in wanted)
-    count = rt.output.records(rows, PROJECT_COLUMNS, title="Projects", csv=csv_mode(rt, csv))
+    columns = PROJECT_COLUMNS + CSV_EXTRA_COLUMNS if csv_mode(rt, csv) else PROJECT_COLUMNS
+    rows = ({c: getattr(p, c) for c in columns} for p in projects if not wanted or p.spec_status in wanted)
+    count = rt.output.records(rows, columns, title="Projects", csv=csv)
     if count == 0 and rt.output.tty and not csv:
         filtered = wanted or has_repo is not None
         rt.output.info(

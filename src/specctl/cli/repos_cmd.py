@@ -85,9 +85,7 @@ def list_repos_cmd(
         str | None,
         typer.Argument(metavar="[OWNER]", help="Only this org's or user's repos.", show_default=False),
     ] = None,
-    owner: Annotated[
-        str | None, typer.Option(help="The same as OWNER.", show_default=False, hidden=False)
-    ] = None,
+    owner: Annotated[str | None, typer.Option(help="The same as OWNER.", show_default=False)] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", "-L", min=1, help="Stop after this many repos.")
     ] = None,
