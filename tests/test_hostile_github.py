@@ -7,10 +7,12 @@ cannot (an endless or trickling body, a proxy that records what reaches it)."""
 import json
 import socket
 import sqlite3
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
+import httpx
 import pytest
 
 from conftest import ORG, TOKEN
@@ -219,3 +221,43 @@ def test_a_batch_goes_on_after_a_201_that_is_not_json(cli, httpx_mock, monkeypat
     assert "internal error" not in result.stderr
     assert f"{ORG}/acme was most likely created" in acme["error"]["message"]
     assert beta["github_repo"] == f"{ORG}/beta"
+
+
+# -- requests that cannot succeed -----------------------------------------------------------
+
+
+def test_a_redirect_loop_is_a_github_error_and_not_retried(gh, httpx_mock):
+    httpx_mock.add_response(
+        url=f"{API}/repos/{ORG}/acme", status_code=301, headers={"Location": f"{API}/repos/{ORG}/acme"},
+        is_reusable=True,
+    )  # fmt: skip
+    with pytest.raises(GitHubError) as e:
+        gh.get_repo(ORG, "acme")
+    assert (e.value.code, e.value.message) == (
+        "GITHUB_UNAVAILABLE",
+        f"GitHub redirected repos/{ORG}/acme more than 20 times (a loop?)",
+    )
+
+
+def certificate_error():
+    error = httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    cause = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    cause.verify_message = "self-signed certificate in certificate chain"
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize("call", ["get", "create"])
+def test_an_untrusted_certificate_says_so_and_is_not_retried(gh, httpx_mock, call):
+    httpx_mock.add_exception(certificate_error())
+    with pytest.raises(GitHubError) as e:
+        gh.get_repo(ORG, "acme") if call == "get" else gh.create_org_repo(ORG, "acme")
+    assert "TLS certificate of api.github.com is not trusted (self-signed certificate" in e.value.message
+    assert "SSL_CERT_FILE" in e.value.message
+    assert len(httpx_mock.get_requests()) == 1
+
+
+def test_an_unreadable_ssl_cert_file_is_bad_config(monkeypatch, tmp_path):
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing-ca.pem"))
+    with pytest.raises(ConfigError, match="SSL_CERT_FILE"):
+        GitHub.connect(API, Token(TOKEN, "GH_TOKEN"))

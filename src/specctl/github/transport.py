@@ -8,6 +8,7 @@ answer raises `Transient` so that its caller can resolve the unknown outcome (GI
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
@@ -102,6 +103,11 @@ def http_client(
             "the proxy set in HTTPS_PROXY or ALL_PROXY cannot be used: specctl takes http://, "
             "https:// and (with the socksio package) socks5:// proxies"
         ) from None
+    except OSError as e:  # httpx reads them for https: a missing file, or not PEM (ssl.SSLError)
+        raise ConfigError(
+            f"the CA certificates in SSL_CERT_FILE or SSL_CERT_DIR cannot be used ({e.strerror or e}); "
+            "point it at a PEM file, or unset it"
+        ) from None
 
 
 class Transport:
@@ -135,8 +141,11 @@ class Transport:
                 self._wait_for_pace()
             try:
                 response = self.client.request(method, url, follow_redirects=not mutating, **kwargs)
-            except httpx.TransportError as e:
-                raise Transient(_transport_message(e, self.client.base_url.host)) from None
+            except httpx.TooManyRedirects:
+                loop = f"GitHub redirected {url} more than 20 times (a loop?)"
+                raise GitHubError(GITHUB_UNAVAILABLE, loop) from None
+            except httpx.RequestError as e:
+                raise _no_answer(e, self.client.base_url.host) from None
             finally:
                 if mutating:
                     self._last_mutation = self.clock()
@@ -318,9 +327,21 @@ def describe(response: httpx.Response | None) -> str:
     return f"{response.status_code} {response.reason_phrase}".strip()
 
 
-def _transport_message(error: httpx.TransportError, host: str) -> str:
+def _no_answer(error: httpx.RequestError, host: str) -> Exception:
+    """A request that got no usable answer: Transient (retried, or resolved by a lookup), but
+    a certificate GitHub's host can't prove is a GitHubError at once: retrying can't fix it."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        reason = getattr(cause, "verify_message", None) or "verify failed"
+        return GitHubError(
+            GITHUB_UNAVAILABLE,
+            f"the TLS certificate of {host} is not trusted ({reason}); for GitHub Enterprise Server "
+            "with a private CA, set SSL_CERT_FILE to that CA's certificate file (PEM)",
+        )
     if isinstance(error, httpx.TimeoutException):
-        return "timed out"
+        return Transient("timed out")
     if isinstance(error, httpx.ConnectError):
-        return f"cannot connect to {host}"
-    return "connection dropped"
+        return Transient(f"cannot connect to {host}")
+    return Transient("connection dropped")
