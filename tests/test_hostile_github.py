@@ -4,7 +4,9 @@ GitHubError for that call, memory stays bounded, and no secret leaves specctl.
 pytest-httpx models the answers it can; a tiny raw-socket server on 127.0.0.1 models what it
 cannot (an endless or trickling body, a proxy that records what reaches it)."""
 
+import email.utils
 import json
+import re
 import socket
 import sqlite3
 import ssl
@@ -19,7 +21,7 @@ from conftest import ORG, TOKEN
 from specctl.config import Token
 from specctl.errors import ConfigError, GitHubError, register_secret
 from specctl.github import GitHub
-from test_github import API, CREATE, repo_json
+from test_github import API, CREATE, FakeTime, repo_json
 
 Serve = Callable[[socket.socket, threading.Event], None]
 
@@ -261,3 +263,99 @@ def test_an_unreadable_ssl_cert_file_is_bad_config(monkeypatch, tmp_path):
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing-ca.pem"))
     with pytest.raises(ConfigError, match="SSL_CERT_FILE"):
         GitHub.connect(API, Token(TOKEN, "GH_TOKEN"))
+
+
+# -- rate limits ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def time_():
+    return FakeTime()
+
+
+@pytest.fixture
+def timed_gh(time_):
+    waits = []
+    client = GitHub.connect(
+        API, Token(TOKEN, "GH_TOKEN"), pace=0, max_wait=60, sleep=time_.sleep, clock=time_.clock,
+        on_wait=lambda seconds, reason: waits.append((seconds, reason)),
+    )  # fmt: skip
+    client.waits = waits
+    yield client
+    client.close()
+
+
+def http_date(timestamp):
+    return email.utils.formatdate(timestamp, usegmt=True)
+
+
+NOW = FakeTime().now
+LIMITED = {"x-ratelimit-remaining": "0"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"retry-after": http_date(NOW + 30)}, 30),  # RFC 9110: an HTTP date is as valid as seconds
+        ({"retry-after": "7"}, 7),
+        ({**LIMITED, "x-ratelimit-reset": str(int(NOW) + 20)}, 21),
+        ({**LIMITED, "x-ratelimit-reset": "-1"}, 1),  # in the past: the limit is over
+        # unusable values: GitHub's advice without them, wait a minute
+        ({**LIMITED, "x-ratelimit-reset": "soon"}, 60),
+        ({**LIMITED, "x-ratelimit-reset": ""}, 60),
+        ({**LIMITED, "x-ratelimit-reset": "1e20"}, 60),
+        ({**LIMITED, "x-ratelimit-reset": "nan"}, 60),
+        ({"retry-after": "inf"}, 60),
+        ({"retry-after": "-5"}, 60),
+        ({"retry-after": "NaN"}, 60),
+        ({"retry-after": "9" * 400}, 60),
+        ({"retry-after": "Someday, 99 Foo 2026"}, 60),
+    ],
+)
+def test_rate_limit_headers_of_any_form_give_a_bounded_wait(timed_gh, httpx_mock, time_, headers, wait):
+    httpx_mock.add_response(
+        method="POST", url=CREATE, status_code=403, headers=headers,
+        json={"message": "You have exceeded a secondary rate limit."},
+    )  # fmt: skip
+    httpx_mock.add_response(method="POST", url=CREATE, status_code=201, json=repo_json("acme"))
+    assert timed_gh.create_org_repo(ORG, "acme").repo.name == "acme"
+    assert time_.slept == [pytest.approx(wait, abs=1)]
+
+
+def test_a_rate_limit_wait_is_said_with_what_it_waits_for(timed_gh, httpx_mock, time_):
+    httpx_mock.add_response(
+        url=f"{API}/repos/{ORG}/acme", status_code=429, headers={"retry-after": "5"},
+        json={"message": "You have exceeded a secondary rate limit."},
+    )  # fmt: skip
+    httpx_mock.add_response(url=f"{API}/repos/{ORG}/acme", json=repo_json("acme"))
+    timed_gh.get_repo(ORG, "acme")
+    assert timed_gh.waits == [(5.0, "GitHub's secondary rate limit")]
+
+
+def test_a_limit_that_stays_on_says_the_tries_were_used_up(timed_gh, httpx_mock, time_):
+    httpx_mock.add_response(
+        url=f"{API}/repos/{ORG}/acme", status_code=403, headers={"retry-after": "4"},
+        json={"message": "You have exceeded a secondary rate limit."}, is_reusable=True,
+    )  # fmt: skip
+    with pytest.raises(GitHubError) as e:
+        timed_gh.get_repo(ORG, "acme")
+    assert e.value.code == "GITHUB_RATE_LIMITED"
+    assert "still on after 3 tries" in e.value.message
+    assert "max_wait" not in e.value.message
+    assert time_.slept == [4.0, 4.0]
+
+
+def test_cli_says_on_stderr_what_it_waits_for_and_until_when(cli, httpx_mock, monkeypatch):
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_API_URL", API)
+    assert cli("add", "Acme", "--slug", "acme").exit_code == 0
+    httpx_mock.add_response(
+        method="POST", url=CREATE, status_code=403, headers={"retry-after": "42"},
+        json={"message": "You have exceeded a secondary rate limit."},
+    )  # fmt: skip
+    httpx_mock.add_response(method="POST", url=CREATE, status_code=201, json=repo_json("acme"))
+    result = cli("approve", "acme")
+    assert result.exit_code == 0, result.stderr
+    assert re.search(
+        r"waiting 42 s for GitHub's secondary rate limit, until \d\d:\d\d:\d\d UTC", result.stderr
+    )

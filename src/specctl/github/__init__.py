@@ -29,8 +29,11 @@ class GitHub(RepoCalls, AccountCalls):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         suffix: Callable[[], str] = random_suffix,
+        on_wait: Callable[[float, str], None] | None = None,
     ):
-        self.http = Transport(client, pace=pace, max_wait=max_wait, backoff=backoff, sleep=sleep, clock=clock)
+        self.http = Transport(
+            client, pace=pace, max_wait=max_wait, backoff=backoff, sleep=sleep, clock=clock, on_wait=on_wait
+        )
         self.concurrency = concurrency
         self.suffix = suffix
 

@@ -8,6 +8,7 @@ answer raises `Transient` so that its caller can resolve the unknown outcome (GI
 
 from __future__ import annotations
 
+import math
 import ssl
 import time
 from collections.abc import Callable, Generator
@@ -32,6 +33,8 @@ from specctl.errors import (
 
 TRIES = 3  # reads: tries in all; creates: POSTs with an unknown outcome, per project per run
 RATE_LIMIT_TRIES = 3
+UNKNOWN_WAIT = 60.0  # a limit without a usable time to wait: GitHub asks for at least a minute
+LONGEST_WAIT = 86400.0  # a reset or Retry-After further away than this is nonsense
 
 
 class Transient(Exception):
@@ -120,8 +123,11 @@ class Transport:
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        on_wait: Callable[[float, str], None] | None = None,
     ):
+        """`on_wait(seconds, reason)` hears of each rate-limit wait before it starts."""
         self.client = client
+        self.on_wait = on_wait
         self.pace = pace
         self.max_wait = max_wait
         self.backoff = backoff
@@ -154,7 +160,9 @@ class Transport:
             if wait is None:
                 return response
             if wait > self.max_wait or attempt == RATE_LIMIT_TRIES:
-                raise self._rate_limited(response, wait)
+                raise self._rate_limited(response, wait, tries_used=wait <= self.max_wait)
+            if self.on_wait is not None:
+                self.on_wait(wait, f"GitHub's {_limit_kind(response)} rate limit")
             self.sleep(wait)
         raise AssertionError("unreachable")
 
@@ -201,27 +209,65 @@ class Transport:
                 self.last_rate[header] = response.headers[header]
 
     def _rate_limit_wait(self, response: httpx.Response) -> float | None:
-        """Seconds to wait when the response is a rate limit, else None (GITHUB.md "Rate limits")."""
+        """Seconds to wait when the response is a rate limit, else None (GITHUB.md "Rate limits").
+        Headers of any form give a wait from 0 to LONGEST_WAIT: one that can't be read (`soon`,
+        NaN, inf, negative, 1e20) counts as absent."""
         if response.status_code not in (403, 429):
             return None
-        headers = response.headers
-        if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-            return max(0.0, float(headers["x-ratelimit-reset"]) - self.clock()) + 1
+        headers, now = response.headers, self.clock()
+        if headers.get("x-ratelimit-remaining") == "0":
+            reset = _finite(headers.get("x-ratelimit-reset", ""))
+            if reset is not None and reset - now <= LONGEST_WAIT:
+                return max(0.0, reset - now) + 1
+            return UNKNOWN_WAIT
         if "retry-after" in headers:
-            return max(0.0, float(headers["retry-after"]))
+            wait = _retry_after(headers["retry-after"], now)
+            return UNKNOWN_WAIT if wait is None or wait > LONGEST_WAIT else wait
         if response.status_code == 429 or "secondary rate limit" in message(response).lower():
-            return 60.0
+            return UNKNOWN_WAIT
         return None
 
-    def _rate_limited(self, response: httpx.Response, wait: float) -> GitHubError:
+    def _rate_limited(self, response: httpx.Response, wait: float, tries_used: bool) -> GitHubError:
         until = datetime.fromtimestamp(self.clock() + wait, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        kind = "primary" if response.headers.get("x-ratelimit-remaining") == "0" else "secondary"
-        return GitHubError(
-            GITHUB_RATE_LIMITED,
-            f"GitHub's {kind} rate limit is reached; it resets at {until} (in {wait:.0f} s, "
-            f"more than max_wait {self.max_wait:g} s)",
-            http_status=response.status_code,
-        )
+        kind = _limit_kind(response)
+        if tries_used:
+            text = (
+                f"GitHub's {kind} rate limit is still on after {RATE_LIMIT_TRIES} tries; retry after {until}"
+            )
+        else:
+            text = (
+                f"GitHub's {kind} rate limit is reached; it resets at {until} (in {wait:.0f} s, "
+                f"more than max_wait {self.max_wait:g} s)"
+            )
+        return GitHubError(GITHUB_RATE_LIMITED, text, http_status=response.status_code)
+
+
+def _limit_kind(response: httpx.Response) -> str:
+    return "primary" if response.headers.get("x-ratelimit-remaining") == "0" else "secondary"
+
+
+def _finite(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _retry_after(value: str, now: float) -> float | None:
+    """Retry-After's seconds from now: delta-seconds, or an HTTP date (RFC 9110 allows both)."""
+    seconds = _finite(value)
+    if seconds is not None:
+        return seconds if seconds >= 0 else None
+    import email.utils  # here, not at the top: only a rate limit needs it
+
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC, said to be of unknown origin
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
 
 
 def error(response: httpx.Response, what: str) -> GitHubError:
