@@ -5,6 +5,7 @@ pytest-httpx models the answers it can; a tiny raw-socket server on 127.0.0.1 mo
 cannot (an endless or trickling body, a proxy that records what reaches it)."""
 
 import email.utils
+import itertools
 import json
 import re
 import socket
@@ -190,7 +191,7 @@ def test_a_201_that_is_not_a_repo_says_the_repo_was_made(gh, httpx_mock, body, p
     [{"json": {}}, {"json": [repo_json("a"), None]}, {"text": "<html/>"}, {"json": [{"full_name": []}]}],
 )
 def test_a_page_of_repos_that_is_not_one_is_a_github_error(gh, httpx_mock, body):
-    httpx_mock.add_response(url=f"{API}/user/repos?per_page=100", **body)
+    httpx_mock.add_response(url=f"{API}/user/repos?per_page=100&sort=full_name", **body)
     with pytest.raises(GitHubError, match="not what specctl expects"):
         gh.list_repos()
 
@@ -359,3 +360,41 @@ def test_cli_says_on_stderr_what_it_waits_for_and_until_when(cli, httpx_mock, mo
     assert re.search(
         r"waiting 42 s for GitHub's secondary rate limit, until \d\d:\d\d:\d\d UTC", result.stderr
     )
+
+
+# -- pagination -----------------------------------------------------------------------------------
+
+FIRST_PAGE = f"{API}/user/repos?per_page=100&sort=full_name"
+
+
+def link(**rels):
+    return {"Link": ", ".join(f'<{url}>; rel="{rel}"' for rel, url in rels.items())}
+
+
+def test_a_next_link_to_a_page_already_read_is_an_error_not_a_loop(gh, httpx_mock):
+    gh.concurrency = 1
+    page2 = f"{API}/user/repos?per_page=100&page=2"
+    httpx_mock.add_response(url=FIRST_PAGE, json=[repo_json("a")], headers=link(next=page2))
+    httpx_mock.add_response(url=page2, json=[repo_json("b")], headers=link(next=page2))
+    with pytest.raises(GitHubError, match="already read"):
+        gh.list_repos()
+
+
+def test_a_last_page_past_any_real_one_is_an_error_before_anything_is_built(gh, httpx_mock):
+    last = f"{API}/user/repos?per_page=100&page=100000000"
+    httpx_mock.add_response(
+        url=FIRST_PAGE, json=[repo_json(f"r{i}") for i in range(100)],
+        headers=link(next=f"{API}/user/repos?per_page=100&page=2", last=last),
+    )  # fmt: skip
+    with pytest.raises(GitHubError, match="100000000 pages"):
+        gh.list_repos()
+
+
+def test_endless_distinct_next_pages_stop_at_the_page_cap(gh, httpx_mock, monkeypatch):
+    monkeypatch.setattr("specctl.github.repos.MAX_PAGES", 3)
+    gh.concurrency = 1
+    pages = [FIRST_PAGE] + [f"{API}/user/repos?per_page=100&page={p}" for p in range(2, 5)]
+    for url, next_url in itertools.pairwise(pages):
+        httpx_mock.add_response(url=url, json=[repo_json(url[-1])], headers=link(next=next_url))
+    with pytest.raises(GitHubError, match="more than 3 pages"):
+        gh.list_repos()
