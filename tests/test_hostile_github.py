@@ -13,7 +13,7 @@ import sqlite3
 import ssl
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 
 import httpx
 import pytest
@@ -398,3 +398,56 @@ def test_endless_distinct_next_pages_stop_at_the_page_cap(gh, httpx_mock, monkey
         httpx_mock.add_response(url=url, json=[repo_json(url[-1])], headers=link(next=next_url))
     with pytest.raises(GitHubError, match="more than 3 pages"):
         gh.list_repos()
+
+
+# -- answers that never end -------------------------------------------------------------------------
+
+JSON_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+
+
+def endless_chunked_body(conn: socket.socket, stopping: threading.Event) -> None:
+    read_request(conn)
+    conn.sendall(JSON_HEAD + b"Transfer-Encoding: chunked\r\n\r\n")
+    chunk = b" " * 65536
+    while not stopping.is_set():
+        conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+
+
+def trickling_body(conn: socket.socket, stopping: threading.Event) -> None:
+    read_request(conn)
+    conn.sendall(JSON_HEAD + b"Content-Length: 100000\r\n\r\n")
+    while not stopping.wait(0.02):  # each read gets bytes long before the read timeout
+        conn.sendall(b" " * 10)
+
+
+def huge_body(conn: socket.socket, stopping: threading.Event) -> None:
+    read_request(conn)
+    conn.sendall(JSON_HEAD + b"Content-Length: 200000000\r\n\r\n")
+    while not stopping.is_set():
+        conn.sendall(b" " * 65536)
+
+
+@pytest.mark.parametrize(
+    ("serve", "problem"),
+    [
+        (endless_chunked_body, "more than 1,000,000 bytes"),
+        (trickling_body, "no complete answer within 0.2 s"),
+        (huge_body, "more than 1,000,000 bytes"),
+    ],
+)
+def test_an_answer_that_does_not_end_is_cut_off(serve, problem):
+    with loopback(serve) as api:
+        client = GitHub.connect(
+            api, Token(TOKEN, "GH_TOKEN"), sleep=no_sleep, deadline=0.2, max_body=1_000_000
+        )
+        with closing(client), pytest.raises(GitHubError) as e:
+            client.get_repo(ORG, "acme")
+    assert e.value.code == "GITHUB_UNAVAILABLE"
+    assert problem in e.value.message
+
+
+def test_the_default_size_cap_reads_no_200_mb_body():
+    with loopback(huge_body) as api:
+        client = GitHub.connect(api, Token(TOKEN, "GH_TOKEN"), sleep=no_sleep)
+        with closing(client), pytest.raises(GitHubError, match="more than 33,554,432 bytes"):
+            client.get_repo(ORG, "acme")

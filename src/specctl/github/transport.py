@@ -33,6 +33,8 @@ from specctl.errors import (
 
 TRIES = 3  # reads: tries in all; creates: POSTs with an unknown outcome, per project per run
 RATE_LIMIT_TRIES = 3
+DEADLINE = 60.0  # seconds for a whole request; `timeout` bounds each read only
+MAX_BODY = 32 * 2**20  # bytes: a page of 100 repos is ~0.6 MB
 UNKNOWN_WAIT = 60.0  # a limit without a usable time to wait: GitHub asks for at least a minute
 LONGEST_WAIT = 86400.0  # a reset or Retry-After further away than this is nonsense
 
@@ -124,9 +126,13 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         on_wait: Callable[[float, str], None] | None = None,
+        deadline: float = DEADLINE,
+        max_body: int = MAX_BODY,
     ):
         """`on_wait(seconds, reason)` hears of each rate-limit wait before it starts."""
         self.client = client
+        self.deadline = deadline
+        self.max_body = max_body
         self.on_wait = on_wait
         self.pace = pace
         self.max_wait = max_wait
@@ -146,7 +152,7 @@ class Transport:
             if mutating:
                 self._wait_for_pace()
             try:
-                response = self.client.request(method, url, follow_redirects=not mutating, **kwargs)
+                response = self._request(method, url, follow_redirects=not mutating, **kwargs)
             except httpx.TooManyRedirects:
                 loop = f"GitHub redirected {url} more than 20 times (a loop?)"
                 raise GitHubError(GITHUB_UNAVAILABLE, loop) from None
@@ -165,6 +171,40 @@ class Transport:
                 self.on_wait(wait, f"GitHub's {_limit_kind(response)} rate limit")
             self.sleep(wait)
         raise AssertionError("unreachable")
+
+    def _request(self, method: str, url: str, *, follow_redirects: bool, **kwargs: Any) -> httpx.Response:
+        """One request, its answer read whole within `deadline` seconds and `max_body` bytes,
+        else Transient: a read timeout alone lets a trickle or an endless body go on for ever."""
+        ends = time.monotonic() + self.deadline
+        request = self.client.build_request(method, url, **kwargs)
+        response = self.client.send(request, stream=True, follow_redirects=follow_redirects)
+        try:
+            body = self._read(response, ends)
+        finally:
+            response.close()
+        # The body as read, already decoded: no Content-Encoding left to decode it again.
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+    def _read(self, response: httpx.Response, ends: float) -> bytes:
+        too_large = Transient(f"an answer of more than {self.max_body:,} bytes")
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body:
+            raise too_large
+        body = bytearray()
+        for chunk in response.iter_bytes():  # decoded: the cap holds for a gzip bomb too
+            body += chunk
+            if len(body) > self.max_body:
+                raise too_large
+            if time.monotonic() > ends:
+                raise Transient(f"no complete answer within {self.deadline:g} s")
+        return bytes(body)
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         """A GET, retried with backoff on 5xx and on no answer at all."""
