@@ -4,6 +4,8 @@ pacing, retries of reads, same-origin pagination and the mapping of answers to G
 Knows no endpoint but what it is handed, no store and no CLI. Rate limits are waited out when
 the wait is short; mutations are paced; reads retry transient failures; a mutation with no
 answer raises `Transient` so that its caller can resolve the unknown outcome (GITHUB.md).
+Whatever a server does, a request ends: each has a deadline and a size cap, and any answer
+that can't be used (redirect loop, untrusted certificate, garbled body) is a GitHubError.
 """
 
 from __future__ import annotations
@@ -195,7 +197,7 @@ class Transport:
     def _read(self, response: httpx.Response, ends: float) -> bytes:
         too_large = Transient(f"an answer of more than {self.max_body:,} bytes")
         length = response.headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.max_body:
+        if length.isascii() and length.isdigit() and int(length) > self.max_body:
             raise too_large
         body = bytearray()
         for chunk in response.iter_bytes():  # decoded: the cap holds for a gzip bomb too
