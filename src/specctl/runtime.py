@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -94,8 +95,14 @@ class Runtime:
             concurrency=s.concurrency,
             sleep=self.sleep,
             trace=self.output.debug if self.options.verbose else None,
+            on_wait=self._say_wait,
         )
         return self._github
+
+    def _say_wait(self, seconds: float, reason: str) -> None:
+        """A rate-limit wait can be a minute of silence: say it, even without -v."""
+        until = (self.now() + timedelta(seconds=seconds)).strftime("%H:%M:%S UTC")
+        self.output.info(f"waiting {seconds:.0f} s for {reason}, until {until}")
 
     def close(self) -> None:
         """Close the store (checkpointing its WAL) and the HTTP connections."""

@@ -22,6 +22,7 @@ from specctl.github.transport import (
 )
 
 PER_PAGE = 100
+MAX_PAGES = 1000  # 100,000 repos: past any real listing, short of one that never ends
 # GitHub's characters for logins (`_` in managed users' ones) and repository names
 _FULL_NAME = re.compile(r"[\w.-]+/[\w.-]+", re.ASCII)
 _SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -177,23 +178,28 @@ class RepoCalls:
         limit: int | None = None,
         on_page: Callable[[int, int | None], None] | None = None,
     ) -> list[Repo]:
-        """Every repo the token reaches (`/user/repos`), or one owner's (org, else user).
+        """Every repo the token reaches (`/user/repos`), or one owner's (org, else user), in
+        one order with or without an owner: by full_name (`sort=full_name`, which only
+        `/user/repos` has by default; orgs' and users' lists would come newest first).
 
         Follows the Link header as given; once `rel="last"` is known, the remaining pages are
-        built from it (only `page` changed) and fetched `concurrency` at a time.
-        `on_page(pages_done, pages_total)` reports progress.
+        built from it (only `page` changed) and fetched `concurrency` at a time. Links that
+        loop, or more than MAX_PAGES pages, are a GitHubError rather than a listing that never
+        ends. `on_page(pages_done, pages_total)` reports progress.
         """
-        first = f"orgs/{owner}/repos" if owner else "user/repos"
-        response = self.http.get(first, params={"per_page": PER_PAGE})
+        params = {"per_page": PER_PAGE, "sort": "full_name"}
+        response = self.http.get(f"orgs/{owner}/repos" if owner else "user/repos", params=params)
         if owner and response.status_code == 404:
-            response = self.http.get(f"users/{owner}/repos", params={"per_page": PER_PAGE})
+            response = self.http.get(f"users/{owner}/repos", params=params)
         repos = self._page(response, f"repos of {owner}" if owner else "your repos")
-        last = response.links.get("last", {}).get("url")
+        last = _link(response, "last")
         total = _page_number(last) if last else None
+        wanted = total if limit is None or total is None else min(total, -(-limit // PER_PAGE))
+        if wanted is not None and wanted > MAX_PAGES:
+            raise _too_many_pages(f"GitHub reports {total} pages")
         if on_page:
             on_page(1, total)
-        if last and total and self.concurrency > 1:
-            wanted = total if limit is None else min(total, -(-limit // PER_PAGE))
+        if last and wanted and self.concurrency > 1:
             urls = [str(httpx.URL(last).copy_set_param("page", str(p))) for p in range(2, wanted + 1)]
             from concurrent.futures import ThreadPoolExecutor
 
@@ -203,16 +209,25 @@ class RepoCalls:
                     if on_page:
                         on_page(done, total)
         else:
-            next_url = response.links.get("next", {}).get("url")
-            done = 1
-            while next_url and (limit is None or len(repos) < limit):
-                response = self.http.get(self.http.same_origin(next_url))
-                repos.extend(self._page(response, "the next page"))
-                next_url = response.links.get("next", {}).get("url")
-                done += 1
-                if on_page:
-                    on_page(done, total)
+            self._follow_next(response, repos, limit, lambda done: on_page(done, total) if on_page else None)
         return repos if limit is None else repos[:limit]
+
+    def _follow_next(
+        self, response: httpx.Response, repos: list[Repo], limit: int | None, on_page: Callable[[int], None]
+    ) -> None:
+        """Page after page by `rel="next"`, into `repos`; a URL met twice is a loop."""
+        seen = {str(response.url)}
+        next_url = _link(response, "next")
+        while next_url and (limit is None or len(repos) < limit):
+            if next_url in seen:
+                raise GitHubError(GITHUB_UNAVAILABLE, f"GitHub's next page is one already read ({next_url})")
+            if len(seen) >= MAX_PAGES:
+                raise _too_many_pages(f"GitHub has more than {MAX_PAGES} pages")
+            seen.add(next_url)
+            response = self.http.get(self.http.same_origin(next_url))
+            repos.extend(self._page(response, "the next page"))
+            next_url = _link(response, "next")
+            on_page(len(seen))
 
     def _get_page(self, url: str) -> list[Repo]:
         return self._page(self.http.get(self.http.same_origin(url)), "a page of repos")
@@ -270,6 +285,23 @@ def _shown_json(value: Any) -> str:
     return shown(value) if isinstance(value, str) else json_kind(value)
 
 
+def _link(response: httpx.Response, rel: str) -> str | None:
+    """The Link header's URL for `rel`, normalized, so that one page always reads the same."""
+    url = response.links.get(rel, {}).get("url")
+    try:
+        return None if url is None else str(httpx.URL(url))
+    except httpx.InvalidURL:
+        raise BadAnswer(f"its Link {rel} is not a URL", "a page of repos", response.status_code) from None
+
+
 def _page_number(url: str) -> int | None:
     page = httpx.URL(url).params.get("page")
-    return int(page) if page and page.isdigit() else None
+    return int(page) if page and page.isascii() and page.isdigit() else None
+
+
+def _too_many_pages(found: str) -> GitHubError:
+    return GitHubError(
+        GITHUB_UNAVAILABLE,
+        f"{found} of repos; specctl reads at most {MAX_PAGES} ({MAX_PAGES * PER_PAGE} repos): "
+        "list one owner's, or fewer",
+    )
