@@ -280,38 +280,58 @@ def repo(name, created):
 
 def test_attempt_log_adopts_only_what_an_earlier_attempt_may_have_made(store, clock):
     add(store)
-    log = StoreAttemptLog(store, "acme", "this-run")
-    log.before_post("acme")
+    log = StoreAttemptLog(store, "acme", "this-run", ORG)
+    log.before_post(ORG, "acme")
     recent = repo("acme", clock.now + timedelta(seconds=2))
-    assert log.may_adopt(recent, own_post_may_have_landed=True) is True  # our answer was lost
-    assert log.may_adopt(recent, own_post_may_have_landed=False) is False  # our POST was refused
-    StoreAttemptLog(store, "acme", "other-run").before_post("acme")  # a racing process
-    assert log.may_adopt(recent, own_post_may_have_landed=False) is True
+    assert log.is_ours(recent) is True  # no answer yet: it may have landed
+    log.answered("acme", "unknown")
+    assert log.is_ours(recent) is True  # our answer was lost
+    log.answered("acme", "name_taken")
+    assert log.is_ours(recent) is False  # our POST was refused
+    StoreAttemptLog(store, "acme", "other-run", ORG).before_post(ORG, "acme")  # a racing process
+    assert log.is_ours(recent) is True
     skewed = repo("acme", clock.now - timedelta(seconds=50))
-    assert log.may_adopt(skewed, own_post_may_have_landed=True) is True  # within a minute of skew
+    assert log.is_ours(skewed) is True  # within a minute of skew
     old = repo("acme", clock.now - timedelta(minutes=5))
-    assert log.may_adopt(old, own_post_may_have_landed=True) is False
+    assert log.is_ours(old) is False
     assert stamp(clock.now) in [stamp(a.at) for a in store.attempts("acme")]
+
+
+def test_attempt_log_keeps_each_posts_outcome(store, clock):
+    add(store)
+    log = StoreAttemptLog(store, "acme", "run", ORG)
+    for name, outcome in [("acme", "unknown"), ("acme", "name_taken"), ("acme-k3j4", "created")]:
+        log.before_post(ORG, name)
+        assert store.attempts("acme")[-1].outcome == "sent"
+        log.answered(name, outcome)
+    assert [(a.owner, a.name, a.outcome) for a in store.attempts("acme")] == [
+        (ORG, "acme", "unknown"), (ORG, "acme", "name_taken"), (ORG, "acme-k3j4", "created"),
+    ]  # fmt: skip
+    assert log.pending(ORG, "acme") is True  # the first POST got no answer
+    assert log.pending(ORG, "acme-k3j4") is True
+    assert log.pending("elsewhere", "acme") is False
+    clock.advance(hours=1)
+    assert log.pending(ORG, "acme") is False  # read lag is seconds: that POST made nothing
 
 
 def test_attempt_log_stops_posting_once_the_project_has_a_repo(store, clock):
     add(store)
     store.set_manual_repo("acme", "client/portal")
     with pytest.raises(LinkedMeanwhile):
-        StoreAttemptLog(store, "acme", "run").before_post("acme")
+        StoreAttemptLog(store, "acme", "run", ORG).before_post(ORG, "acme")
 
 
 def test_attempt_log_adopts_what_a_racing_process_recorded(store, clock):
     add(store)
     store.link_repo_if_unset("acme", f"{ORG}/acme", kind="repo_created", details={})
     old = repo("acme", clock.now - timedelta(days=1))
-    assert StoreAttemptLog(store, "acme", "run").may_adopt(old, own_post_may_have_landed=False) is True
+    assert StoreAttemptLog(store, "acme", "run", ORG).is_ours(old) is True
 
 
 def test_attempt_log_reuses_a_racing_runs_suffix(store, clock):
     add(store)
-    StoreAttemptLog(store, "acme", "other").before_post("acme-k3j4")
-    assert StoreAttemptLog(store, "acme", "mine").retry_name("acme") == "acme-k3j4"
+    StoreAttemptLog(store, "acme", "other", ORG).before_post(ORG, "acme-k3j4")
+    assert StoreAttemptLog(store, "acme", "mine", ORG).retry_name("acme") == "acme-k3j4"
 
 
 def test_dry_run_exit_code_under_require_repo_follows_the_predicted_action(store, gh_double, double, clock):
@@ -325,3 +345,87 @@ def test_dry_run_exit_code_under_require_repo_follows_the_predicted_action(store
     no_token = approver(store, lambda: (_ for _ in ()).throw(GitHubError(GITHUB_TOKEN_MISSING, "x")), clock,
                         dry_run=True, require_repo=True)  # fmt: skip
     assert no_token.approve("free").exit_code == 6
+
+
+# -- GitHub's read lag: a repo it made may stay invisible for seconds ---------------------------
+
+
+class SettleAfter:
+    """A fake sleep that ends the double's read lag at its n-th call (or never)."""
+
+    def __init__(self, double, n=None):
+        self.double, self.n, self.slept = double, n, []
+
+    def __call__(self, seconds):
+        self.slept.append(seconds)
+        if len(self.slept) == self.n:
+            self.double.settle()
+
+
+def lagging_client(double, sleep):
+    return GitHub.connect(double.url, Token(TOKEN, "GH_TOKEN"), pace=0, sleep=sleep, suffix=lambda: "s1x2")
+
+
+def test_a_lost_answer_then_a_404_then_name_taken_waits_for_the_repo_and_adopts_it(store, double, clock):
+    add(store)
+    double.read_lag = 60
+    double.fault("POST", f"/orgs/{ORG}/repos", after_create="drop")  # made, answer lost
+    sleep = SettleAfter(double, n=3)  # visible on the second wait after "already exists"
+    gh = lagging_client(double, sleep)
+    result = approver(store, gh, clock).approve("acme")
+    assert (result.action, store.require("acme").github_repo) == ("adopted", f"{ORG}/acme")
+    assert double.created == [f"{ORG}/acme"]  # no suffixed twin
+    assert [p.body["name"] for p in double.requests("POST")] == ["acme", "acme"]
+    assert sleep.slept == [1.0, 1.0, 2.0]  # the backoff before the second POST, then the waits
+    assert [a.outcome for a in store.attempts("acme")] == ["unknown", "name_taken"]
+
+
+def test_a_repo_that_stays_invisible_fails_the_repo_step_and_is_adopted_next_time(store, double, clock):
+    add(store)
+    double.read_lag = 60
+    double.fault("POST", f"/orgs/{ORG}/repos", after_create="drop")
+    result = approver(store, lagging_client(double, SettleAfter(double)), clock).approve("acme")
+    assert (result.action, result.error.code) == ("failed", "GITHUB_UNAVAILABLE")
+    assert "not visible yet; run approve again" in result.error.message
+    assert double.created == [f"{ORG}/acme"]
+    assert len(double.requests("POST")) == 2  # never a suffixed name
+    double.settle()
+    again = approver(store, lagging_client(double, no_sleep), clock).approve("acme")
+    assert (again.action, store.require("acme").github_repo) == ("adopted", f"{ORG}/acme")
+    assert len(double.requests("POST")) == 2
+
+
+def test_a_killed_runs_unanswered_attempt_makes_name_taken_mean_ours(store, double, clock):
+    add(store)
+    store.set_status("acme", expected="interviewing", new="review")
+    double.read_lag = 60
+    store.record_attempt("acme", "acme", "killed-run", owner=ORG)  # the killed run recorded, POSTed ...
+    lagging_client(double, no_sleep).create_org_repo(ORG, "acme")  # ... GitHub made it; no answer kept
+    sleep = SettleAfter(double, n=2)
+    result = approver(store, lagging_client(double, sleep), clock).approve("acme")
+    assert (result.action, store.require("acme").github_repo) == ("adopted", f"{ORG}/acme")
+    assert double.created == [f"{ORG}/acme"]
+    assert sleep.slept == [1.0, 2.0]
+
+
+def test_name_taken_is_someone_elses_once_every_attempt_on_it_has_an_answer(store, double, clock):
+    add(store)
+    double.add_repo(ORG, "acme")  # invisible to this token, as to a fine-grained one limited to some repos
+    double.read_lag = 0
+    double._hidden_until[f"{ORG}/acme"] = float("inf")
+    store.record_attempt("acme", "acme", "earlier-run", owner=ORG)
+    store.set_attempt_outcome("acme", "earlier-run", "acme", "name_taken")  # it was told so
+    result = approver(store, lagging_client(double, SettleAfter(double)), clock).approve("acme")
+    assert (result.action, store.require("acme").github_repo) == ("created", f"{ORG}/acme-s1x2")
+
+
+def test_an_old_unanswered_attempt_does_not_block_the_name_forever(store, double, clock):
+    add(store)
+    double.add_repo(ORG, "acme")
+    double._hidden_until[f"{ORG}/acme"] = float("inf")  # taken by a repo the token cannot see
+    store.record_attempt("acme", "acme", "killed-run", owner=ORG)  # a day ago: read lag is seconds
+    clock.advance(days=1)
+    sleep = SettleAfter(double)
+    result = approver(store, lagging_client(double, sleep), clock).approve("acme")
+    assert (result.action, store.require("acme").github_repo) == ("created", f"{ORG}/acme-s1x2")
+    assert sleep.slept == []

@@ -5,7 +5,7 @@ import pytest
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError
 from specctl.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
-from specctl.store import Store
+from specctl.store import Store, stamp
 
 
 def add(store, slug="acme", status="interviewing"):
@@ -120,6 +120,28 @@ def test_a_store_made_by_migration_1_opens_in_this_version_without_loss(tmp_path
     assert [e.kind for e in store.events("old")] == ["x"]
     assert store.attempts("old") == []  # migration 2's table exists now
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_attempts_of_a_schema_3_store_open_as_unanswered_without_loss(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, upto=3)
+    conn.execute(
+        "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) "
+        "VALUES ('old', 'Old', '', 'review', 't', 't')"
+    )
+    conn.execute(
+        "INSERT INTO repo_attempts (project_slug, name, at, run_id) "
+        "VALUES ('old', 'old', '2026-01-02T03:04:05Z', 'r1')"
+    )
+    conn.close()
+    store = Store.open(path)
+    [attempt] = store.attempts("old")
+    assert (attempt.name, stamp(attempt.at), attempt.run_id) == ("old", "2026-01-02T03:04:05Z", "r1")
+    assert (attempt.owner, attempt.outcome, attempt.github_at) == (None, None, None)  # nothing kept then
+    store.record_attempt("old", "old", "r2", owner="org")
+    store.set_attempt_outcome("old", "r2", "old", "created")
+    assert [(a.owner, a.outcome) for a in store.attempts("old")] == [(None, None), ("org", "created")]
 
 
 def test_store_from_a_newer_specctl_is_refused_untouched(tmp_path):

@@ -22,15 +22,22 @@ from specctl.errors import (
     EXIT_OK,
     GitHubError,
     SpecctlError,
+    StoreError,
     TransitionNotAllowed,
 )
 from specctl.names import check_slug
-from specctl.store import Project, Store
+from specctl.store import Attempt, Project, Store
 
 if TYPE_CHECKING:
     from specctl.github import GitHub, Repo
 
+# As specctl.github.repos.MAY_HAVE_MADE (not imported from there: that loads httpx).
+MAY_HAVE_MADE = ("sent", "unknown", "created")
+
 CLOCK_SKEW = timedelta(minutes=1)
+# GitHub's reads lag its writes by seconds: a POST with no answer older than this that left no
+# visible repo did not make one (the name is taken by a repo the token cannot see).
+READ_LAG = timedelta(minutes=10)
 PAST_REVIEW = ("active", "complete")
 
 
@@ -78,30 +85,39 @@ class LinkedMeanwhile(Exception):
 
 
 class StoreAttemptLog:
-    """Records each POST in the store before it is sent, and says when an existing repo is
-    this project's own: a POST of that name may have landed (an earlier attempt on record)
-    and GitHub created it no earlier than that attempt, give or take a minute of clock skew."""
+    """Records each POST in the store before it is sent, and what its answer said after; says
+    when an existing repo is this project's own: a POST of that owner and name may have made it
+    (it got no definite answer, or `created`), and GitHub created it no earlier than that POST."""
 
-    def __init__(self, store: Store, slug: str, run_id: str):
+    def __init__(self, store: Store, slug: str, run_id: str, org: str):
         self.store = store
         self.slug = slug
         self.run_id = run_id
+        self.org = org  # where attempts of an older specctl, which kept no owner, went
 
-    def before_post(self, name: str) -> None:
-        linked = self.store.record_attempt(self.slug, name, self.run_id)
+    def before_post(self, owner: str, name: str) -> None:
+        linked = self.store.record_attempt(self.slug, name, self.run_id, owner=owner)
         if linked is not None:
             raise LinkedMeanwhile(linked)
 
-    def may_adopt(self, repo: Repo, own_post_may_have_landed: bool) -> bool:
+    def answered(self, name: str, outcome: str) -> None:
+        try:
+            self.store.set_attempt_outcome(self.slug, self.run_id, name, outcome)
+        except StoreError:
+            if outcome != "created":
+                raise
+            # The repo exists: the link write that follows meets the same trouble and names it;
+            # the attempt stays `sent`, so the next approve adopts the repo.
+
+    def pending(self, owner: str, name: str) -> bool:
+        now = self.store.now()
+        return any(now - a.at <= READ_LAG for a in self._may_have_made(owner, name))
+
+    def is_ours(self, repo: Repo) -> bool:
         linked = self.store.require(self.slug).github_repo
         if linked is not None and linked.lower() == repo.full_name.lower():
             return True  # a racing process created and recorded it
-        attempts = [a for a in self.store.attempts(self.slug) if a.name.lower() == repo.name.lower()]
-        if not own_post_may_have_landed:
-            # The POST that was just refused with "name already exists" did not make it.
-            own = [a for a in attempts if a.run_id == self.run_id]
-            if own:
-                attempts.remove(own[-1])
+        attempts = self._may_have_made(repo.full_name.split("/")[0], repo.name)
         if not attempts or repo.created_at is None:
             return False
         return repo.created_at >= min(a.at for a in attempts) - CLOCK_SKEW
@@ -116,6 +132,17 @@ class StoreAttemptLog:
 
     def earlier_names(self) -> list[str]:
         return list(dict.fromkeys(a.name for a in self.store.attempts(self.slug)))
+
+    def _may_have_made(self, owner: str, name: str) -> list[Attempt]:
+        """This project's POSTs of `owner/name` that may have made a repo (an older specctl's
+        attempts kept no outcome: they may have)."""
+        return [
+            a
+            for a in self.store.attempts(self.slug)
+            if a.name.lower() == name.lower()
+            and (a.owner or self.org).lower() == owner.lower()
+            and (a.outcome is None or a.outcome in MAY_HAVE_MADE)
+        ]
 
 
 class Approver:
@@ -193,7 +220,7 @@ class Approver:
             return ApproveResult(slug, "none", project)
         try:
             github = self.github()
-            attempts = StoreAttemptLog(self.store, slug, self.run_id)
+            attempts = StoreAttemptLog(self.store, slug, self.run_id, self.org)
             earlier = self._find_earlier(github, attempts)
             if dry_run:
                 return self._predict(github, project, earlier)
@@ -214,7 +241,7 @@ class Approver:
         name up and adopt it, rather than meeting a 422 and making a suffixed twin."""
         for name in attempts.earlier_names():
             repo = github.get_repo(self.org, name)
-            if repo is not None and attempts.may_adopt(repo, own_post_may_have_landed=True):
+            if repo is not None and attempts.is_ours(repo):
                 return repo
         return None
 

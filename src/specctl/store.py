@@ -58,8 +58,11 @@ class Event(NamedTuple):
 
 class Attempt(NamedTuple):
     name: str
-    at: datetime
+    at: datetime  # the local clock
     run_id: str
+    owner: str | None = None  # None: recorded by a specctl that kept no owner
+    outcome: str | None = None  # sent, created, name_taken, failed, unknown; None: not kept
+    github_at: datetime | None = None  # GitHub's clock (its Date header); None: not known
 
 
 _PROJECT_COLUMNS = ", ".join(Project._fields)
@@ -185,8 +188,14 @@ class Store:
         return [Event(at, kind, json.loads(details)) for at, kind, details in self._rows(sql, (slug,))]
 
     def attempts(self, slug: str) -> list[Attempt]:
-        sql = "SELECT name, at, run_id FROM repo_attempts WHERE project_slug = ? ORDER BY id"
-        return [Attempt(n, parse_stamp(at), r) for n, at, r in self._rows(sql, (slug,))]
+        sql = (
+            "SELECT name, at, run_id, owner, outcome, github_at FROM repo_attempts "
+            "WHERE project_slug = ? ORDER BY id"
+        )
+        return [
+            Attempt(n, parse_stamp(at), r, o, out, parse_stamp(g) if g else None)
+            for n, at, r, o, out, g in self._rows(sql, (slug,))
+        ]
 
     def repo_links(self) -> dict[str, tuple[str, str]]:
         """Lower-cased `owner/name` -> (slug, repo_source): GitHub names are case-insensitive."""
@@ -261,15 +270,41 @@ class Store:
             after = self.require(slug)
         return before, after
 
-    def record_attempt(self, slug: str, name: str, run_id: str) -> str | None:
-        """Record that `name` is about to be POSTed for `slug`, unless the project has a repo
-        by now: then record nothing and return that repo (checked and written atomically)."""
+    def record_attempt(
+        self,
+        slug: str,
+        name: str,
+        run_id: str,
+        *,
+        owner: str | None = None,
+        github_at: datetime | None = None,
+    ) -> str | None:
+        """Record that `owner/name` is about to be POSTed for `slug` (outcome `sent`), unless the
+        project has a repo by now: then record nothing and return that repo (checked and written
+        atomically). `github_at` is the moment by GitHub's clock, when known."""
         with self._write() as db:
             linked = self.require(slug).github_repo
             if linked is None:
-                attempt = {"project_slug": slug, "name": name, "at": stamp(self.now()), "run_id": run_id}
+                attempt = {
+                    "project_slug": slug,
+                    "name": name,
+                    "at": stamp(self.now()),
+                    "run_id": run_id,
+                    "owner": owner,
+                    "outcome": "sent",
+                    "github_at": stamp(github_at) if github_at else None,
+                }
                 _insert(db, "repo_attempts", attempt)
         return linked
+
+    def set_attempt_outcome(self, slug: str, run_id: str, name: str, outcome: str) -> None:
+        """What GitHub answered to the newest POST of `name` by run `run_id`."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE repo_attempts SET outcome = ? WHERE id = (SELECT max(id) FROM repo_attempts "
+                "WHERE project_slug = ? AND run_id = ? AND name = ?)",
+                (outcome, slug, run_id, name),
+            )
 
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
         with self._write() as db:
