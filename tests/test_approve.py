@@ -429,3 +429,25 @@ def test_an_old_unanswered_attempt_does_not_block_the_name_forever(store, double
     result = approver(store, lagging_client(double, sleep), clock).approve("acme")
     assert (result.action, store.require("acme").github_repo) == ("created", f"{ORG}/acme-s1x2")
     assert sleep.slept == []
+
+
+# -- adopt only what we would have created ---------------------------------------------------
+
+
+def test_a_public_same_named_repo_is_never_adopted_after_a_502(store, gh_double, double, clock):
+    add(store)
+    before = clock.now - timedelta(seconds=20)
+    double.add_repo(ORG, "acme", private=False, created_at=stamp(before))  # someone else's
+    double.fault("POST", f"/orgs/{ORG}/repos", status=502, body={"message": "Bad Gateway"})
+    result = approver(store, gh_double, clock).approve("acme")
+    assert (result.action, store.require("acme").github_repo) == ("created", f"{ORG}/acme-s1x2")
+    assert double.created == [f"{ORG}/acme-s1x2"]
+
+
+def test_a_public_repo_left_by_an_unanswered_attempt_is_not_adopted(store, gh_double, double, clock):
+    add(store)
+    store.record_attempt("acme", "acme", "killed-run", owner=ORG)
+    double.add_repo(ORG, "acme", private=False)  # not what we create: made public since, or not ours
+    result = approver(store, gh_double, clock).approve("acme")
+    assert result.action == "created"
+    assert store.require("acme").github_repo == f"{ORG}/acme-s1x2"

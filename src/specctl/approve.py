@@ -114,11 +114,13 @@ class StoreAttemptLog:
         return any(now - a.at <= READ_LAG for a in self._may_have_made(owner, name))
 
     def is_ours(self, repo: Repo) -> bool:
+        """Ours when it is what we would have created: private, where a POST of ours that may
+        have made it went, and created no earlier than that POST."""
         linked = self.store.require(self.slug).github_repo
         if linked is not None and linked.lower() == repo.full_name.lower():
             return True  # a racing process created and recorded it
         attempts = self._may_have_made(repo.full_name.split("/")[0], repo.name)
-        if not attempts or repo.created_at is None:
+        if not attempts or not repo.private or repo.created_at is None:
             return False
         return repo.created_at >= min(a.at for a in attempts) - CLOCK_SKEW
 
