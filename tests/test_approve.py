@@ -1,7 +1,9 @@
 """The approve workflow (no CLI): the seed's slices 5-7, and "never two repos for one project"."""
 
 import json
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 
 import pytest
 
@@ -26,8 +28,10 @@ def no_sleep(seconds):
 
 
 @pytest.fixture
-def gh_api():
-    """A client for the mocked api.github.com."""
+def gh_api(httpx_mock):
+    """A client for the mocked api.github.com; its first create learns GitHub's clock first."""
+    date = formatdate(usegmt=True)
+    httpx_mock.add_response(url="https://api.github.com/rate_limit", json={}, headers={"Date": date})
     client = GitHub.connect("https://api.github.com", Token(TOKEN, "GH_TOKEN"), pace=0, sleep=no_sleep)
     yield client
     client.close()
@@ -41,6 +45,37 @@ def gh_double(double):
     )
     yield client
     client.close()
+
+
+class Killed(BaseException):
+    """kill -9 right after the POST went out: nothing after it runs."""
+
+
+@pytest.fixture
+def connect(double):
+    """Clients for the GitHub double: with a fake `sleep`, on a machine whose clock is `ahead`
+    of GitHub's, or killed right after a POST is sent. Closed at the end."""
+    clients = []
+
+    def make(sleep=no_sleep, ahead=0.0, killed_after_post=False):
+        gh = GitHub.connect(double.url, Token(TOKEN, "GH_TOKEN"), pace=0, sleep=sleep,
+                            clock=lambda: time.time() + ahead, suffix=lambda: "s1x2")  # fmt: skip
+        clients.append(gh)
+        if killed_after_post:
+            send = gh.http.send
+
+            def send_then_die(method, url, **kwargs):
+                response = send(method, url, **kwargs)
+                if method == "POST":
+                    raise Killed()
+                return response
+
+            gh.http.send = send_then_die
+        return gh
+
+    yield make
+    for gh in clients:
+        gh.close()
 
 
 def approver(store, github, clock, logs=None, **options):
@@ -68,7 +103,7 @@ def test_approve_auto_creates_the_repo_and_persists_it(store, gh_api, httpx_mock
         "auto",
     )
     assert [e.kind for e in store.events("acme")] == ["project_added", "status_changed", "repo_created"]
-    assert json.loads(httpx_mock.get_request().content)["description"] == "Client portal"
+    assert json.loads(httpx_mock.get_request(method="POST").content)["description"] == "Client portal"
 
 
 def test_approve_skips_creation_when_a_repo_is_set(store, clock):
@@ -362,16 +397,14 @@ class SettleAfter:
             self.double.settle()
 
 
-def lagging_client(double, sleep):
-    return GitHub.connect(double.url, Token(TOKEN, "GH_TOKEN"), pace=0, sleep=sleep, suffix=lambda: "s1x2")
-
-
-def test_a_lost_answer_then_a_404_then_name_taken_waits_for_the_repo_and_adopts_it(store, double, clock):
+def test_a_lost_answer_then_a_404_then_name_taken_waits_for_the_repo_and_adopts_it(
+    store, double, clock, connect
+):
     add(store)
     double.read_lag = 60
     double.fault("POST", f"/orgs/{ORG}/repos", after_create="drop")  # made, answer lost
     sleep = SettleAfter(double, n=3)  # visible on the second wait after "already exists"
-    gh = lagging_client(double, sleep)
+    gh = connect(sleep=sleep)
     result = approver(store, gh, clock).approve("acme")
     assert (result.action, store.require("acme").github_repo) == ("adopted", f"{ORG}/acme")
     assert double.created == [f"{ORG}/acme"]  # no suffixed twin
@@ -380,53 +413,55 @@ def test_a_lost_answer_then_a_404_then_name_taken_waits_for_the_repo_and_adopts_
     assert [a.outcome for a in store.attempts("acme")] == ["unknown", "name_taken"]
 
 
-def test_a_repo_that_stays_invisible_fails_the_repo_step_and_is_adopted_next_time(store, double, clock):
+def test_a_repo_that_stays_invisible_fails_the_repo_step_and_is_adopted_next_time(
+    store, double, clock, connect
+):
     add(store)
     double.read_lag = 60
     double.fault("POST", f"/orgs/{ORG}/repos", after_create="drop")
-    result = approver(store, lagging_client(double, SettleAfter(double)), clock).approve("acme")
+    result = approver(store, connect(sleep=SettleAfter(double)), clock).approve("acme")
     assert (result.action, result.error.code) == ("failed", "GITHUB_UNAVAILABLE")
     assert "not visible yet; run approve again" in result.error.message
     assert double.created == [f"{ORG}/acme"]
     assert len(double.requests("POST")) == 2  # never a suffixed name
     double.settle()
-    again = approver(store, lagging_client(double, no_sleep), clock).approve("acme")
+    again = approver(store, connect(sleep=no_sleep), clock).approve("acme")
     assert (again.action, store.require("acme").github_repo) == ("adopted", f"{ORG}/acme")
     assert len(double.requests("POST")) == 2
 
 
-def test_a_killed_runs_unanswered_attempt_makes_name_taken_mean_ours(store, double, clock):
+def test_a_killed_runs_unanswered_attempt_makes_name_taken_mean_ours(store, double, clock, connect):
     add(store)
     store.set_status("acme", expected="interviewing", new="review")
     double.read_lag = 60
     store.record_attempt("acme", "acme", "killed-run", owner=ORG)  # the killed run recorded, POSTed ...
-    lagging_client(double, no_sleep).create_org_repo(ORG, "acme")  # ... GitHub made it; no answer kept
+    connect(sleep=no_sleep).create_org_repo(ORG, "acme")  # ... GitHub made it; no answer kept
     sleep = SettleAfter(double, n=2)
-    result = approver(store, lagging_client(double, sleep), clock).approve("acme")
+    result = approver(store, connect(sleep=sleep), clock).approve("acme")
     assert (result.action, store.require("acme").github_repo) == ("adopted", f"{ORG}/acme")
     assert double.created == [f"{ORG}/acme"]
     assert sleep.slept == [1.0, 2.0]
 
 
-def test_name_taken_is_someone_elses_once_every_attempt_on_it_has_an_answer(store, double, clock):
+def test_name_taken_is_someone_elses_once_every_attempt_on_it_has_an_answer(store, double, clock, connect):
     add(store)
     double.add_repo(ORG, "acme")  # invisible to this token, as to a fine-grained one limited to some repos
     double.read_lag = 0
     double._hidden_until[f"{ORG}/acme"] = float("inf")
     store.record_attempt("acme", "acme", "earlier-run", owner=ORG)
     store.set_attempt_outcome("acme", "earlier-run", "acme", "name_taken")  # it was told so
-    result = approver(store, lagging_client(double, SettleAfter(double)), clock).approve("acme")
+    result = approver(store, connect(sleep=SettleAfter(double)), clock).approve("acme")
     assert (result.action, store.require("acme").github_repo) == ("created", f"{ORG}/acme-s1x2")
 
 
-def test_an_old_unanswered_attempt_does_not_block_the_name_forever(store, double, clock):
+def test_an_old_unanswered_attempt_does_not_block_the_name_forever(store, double, clock, connect):
     add(store)
     double.add_repo(ORG, "acme")
     double._hidden_until[f"{ORG}/acme"] = float("inf")  # taken by a repo the token cannot see
     store.record_attempt("acme", "acme", "killed-run", owner=ORG)  # a day ago: read lag is seconds
     clock.advance(days=1)
     sleep = SettleAfter(double)
-    result = approver(store, lagging_client(double, sleep), clock).approve("acme")
+    result = approver(store, connect(sleep=sleep), clock).approve("acme")
     assert (result.action, store.require("acme").github_repo) == ("created", f"{ORG}/acme-s1x2")
     assert sleep.slept == []
 
@@ -451,3 +486,45 @@ def test_a_public_repo_left_by_an_unanswered_attempt_is_not_adopted(store, gh_do
     result = approver(store, gh_double, clock).approve("acme")
     assert result.action == "created"
     assert store.require("acme").github_repo == f"{ORG}/acme-s1x2"
+
+
+# -- clocks: attempts are timed by GitHub's clock ---------------------------------------------
+
+
+def test_the_offset_to_githubs_clock_is_kept_from_its_date_header(httpx_mock):
+    now = [1_800_000_000.0]
+    gh = GitHub.connect("https://api.github.com", Token(TOKEN, "GH_TOKEN"), pace=0, sleep=no_sleep,
+                        clock=lambda: now[0])  # fmt: skip
+    assert gh.http.server_now() is None
+    httpx_mock.add_response(url="https://api.github.com/rate_limit", json={},
+                            headers={"Date": "Wed, 15 Jan 2027 08:00:00 GMT"})  # fmt: skip
+    assert gh.github_now() == datetime(2027, 1, 15, 8, 0, tzinfo=UTC)  # learnt with one free GET
+    now[0] += 30
+    assert gh.github_now() == datetime(2027, 1, 15, 8, 0, 30, tzinfo=UTC)  # no request more
+    assert len(httpx_mock.get_requests()) == 1
+    gh.close()
+
+
+def test_a_clock_two_minutes_ahead_makes_no_twin_after_a_kill(store, double, clock, connect):
+    add(store)
+    clock.advance(minutes=2)  # the laptop's clock, for the store too
+    with pytest.raises(Killed):
+        approver(store, connect(ahead=120, killed_after_post=True), clock).approve("acme")
+    assert double.created == [f"{ORG}/acme"]
+    assert store.require("acme").github_repo is None  # the store never heard back
+    result = approver(store, connect(ahead=120), clock).approve("acme")
+    assert (result.action, store.require("acme").github_repo) == ("adopted", f"{ORG}/acme")
+    assert double.created == [f"{ORG}/acme"]
+
+
+def test_a_private_repo_made_20_s_before_our_first_attempt_is_not_adopted_after_a_502(
+    store, double, clock, connect
+):
+    add(store)
+    earlier = datetime.now(UTC) - timedelta(seconds=20)
+    double.add_repo(ORG, "acme", created_at=stamp(earlier))  # someone else's, private
+    double.fault("POST", f"/orgs/{ORG}/repos", status=502, body={"message": "Bad Gateway"})
+    result = approver(store, connect(ahead=-30), clock).approve("acme")  # a clock 30 s behind
+    assert (result.action, store.require("acme").github_repo) == ("created", f"{ORG}/acme-s1x2")
+    attempt = store.attempts("acme")[0]
+    assert abs(attempt.github_at - datetime.now(UTC)) < timedelta(seconds=5)  # GitHub's time, not ours

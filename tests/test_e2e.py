@@ -104,7 +104,9 @@ def test_killed_after_github_created_the_repo_then_rerun_at_once_under_read_lag(
     The killed run's unanswered attempt makes that repo ours: wait for it, adopt it, no twin."""
     add("acme")
     github_env.read_lag = 3
-    github_env.fault("POST", f"/orgs/{ORG}/repos", after_create="delay", delay=30)
+    # Killed as soon as the repo exists; a short delay, so that the double's write to the dead
+    # connection fails while this test still runs, not in a later test reading stderr.
+    github_env.fault("POST", f"/orgs/{ORG}/repos", after_create="delay", delay=2)
     proc = start("approve", "acme")
     deadline = time.monotonic() + 20
     while not github_env.created and time.monotonic() < deadline:

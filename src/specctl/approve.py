@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from specctl.errors import (
@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 # As specctl.github.repos.MAY_HAVE_MADE (not imported from there: that loads httpx).
 MAY_HAVE_MADE = ("sent", "unknown", "created")
 
-CLOCK_SKEW = timedelta(minutes=1)
+CLOCK_SKEW = timedelta(minutes=1)  # for attempts timed by the local clock only (older specctl)
+# For attempts timed by GitHub's clock: its Date and its created_at come from different machines
+# in whole seconds; our reading of its Date errs early already.
+GITHUB_SKEW = timedelta(seconds=2)
 # GitHub's reads lag its writes by seconds: a POST with no answer older than this that left no
 # visible repo did not make one (the name is taken by a repo the token cannot see).
 READ_LAG = timedelta(minutes=10)
@@ -89,14 +92,23 @@ class StoreAttemptLog:
     when an existing repo is this project's own: a POST of that owner and name may have made it
     (it got no definite answer, or `created`), and GitHub created it no earlier than that POST."""
 
-    def __init__(self, store: Store, slug: str, run_id: str, org: str):
+    def __init__(
+        self,
+        store: Store,
+        slug: str,
+        run_id: str,
+        org: str,
+        github_now: Callable[[], datetime | None] = lambda: None,
+    ):
         self.store = store
         self.slug = slug
         self.run_id = run_id
         self.org = org  # where attempts of an older specctl, which kept no owner, went
+        self.github_now = github_now  # GitHub's clock, None when unknown
 
     def before_post(self, owner: str, name: str) -> None:
-        linked = self.store.record_attempt(self.slug, name, self.run_id, owner=owner)
+        at = self.github_now()
+        linked = self.store.record_attempt(self.slug, name, self.run_id, owner=owner, github_at=at)
         if linked is not None:
             raise LinkedMeanwhile(linked)
 
@@ -110,8 +122,11 @@ class StoreAttemptLog:
             # the attempt stays `sent`, so the next approve adopts the repo.
 
     def pending(self, owner: str, name: str) -> bool:
-        now = self.store.now()
-        return any(now - a.at <= READ_LAG for a in self._may_have_made(owner, name))
+        now, github_now = self.store.now(), self.github_now()
+        return any(
+            (github_now - a.github_at if a.github_at and github_now else now - a.at) <= READ_LAG
+            for a in self._may_have_made(owner, name)
+        )
 
     def is_ours(self, repo: Repo) -> bool:
         """Ours when it is what we would have created: private, where a POST of ours that may
@@ -122,7 +137,7 @@ class StoreAttemptLog:
         attempts = self._may_have_made(repo.full_name.split("/")[0], repo.name)
         if not attempts or not repo.private or repo.created_at is None:
             return False
-        return repo.created_at >= min(a.at for a in attempts) - CLOCK_SKEW
+        return repo.created_at >= min(_earliest(a) for a in attempts)
 
     def retry_name(self, base: str) -> str | None:
         """Reuse the suffixed name an earlier or racing attempt chose, so two runs that both
@@ -145,6 +160,13 @@ class StoreAttemptLog:
             and (a.owner or self.org).lower() == owner.lower()
             and (a.outcome is None or a.outcome in MAY_HAVE_MADE)
         ]
+
+
+def _earliest(attempt: Attempt) -> datetime:
+    """The earliest `created_at` GitHub can have given a repo this attempt made."""
+    if attempt.github_at is not None:
+        return attempt.github_at - GITHUB_SKEW
+    return attempt.at - CLOCK_SKEW  # timed by the local clock alone
 
 
 class Approver:
@@ -222,7 +244,7 @@ class Approver:
             return ApproveResult(slug, "none", project)
         try:
             github = self.github()
-            attempts = StoreAttemptLog(self.store, slug, self.run_id, self.org)
+            attempts = StoreAttemptLog(self.store, slug, self.run_id, self.org, github.github_now)
             earlier = self._find_earlier(github, attempts)
             if dry_run:
                 return self._predict(github, project, earlier)

@@ -4,7 +4,8 @@ lookup) and list (Link pagination, pages fetched `concurrency` at a time)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from contextlib import suppress
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
 from specctl._httpx import httpx
@@ -105,6 +106,18 @@ class RepoCalls:
     http: Transport
     concurrency: int
     suffix: Callable[[], str]
+    _clock_probed = False
+
+    def github_now(self) -> datetime | None:
+        """Now by GitHub's clock, to time attempts the way GitHub times `created_at`. Learnt
+        from the Date of its answers; before any, from one GET /rate_limit (which costs no rate
+        limit), once. None when GitHub sends no Date."""
+        if self.http.server_now() is None and not self._clock_probed:
+            self._clock_probed = True
+            with suppress(Transient, GitHubError):  # the POST that follows meets it and reports it
+                self.http.send("GET", "rate_limit")
+        now = self.http.server_now()
+        return None if now is None else datetime.fromtimestamp(now, UTC)
 
     def get_repo(self, owner: str, name: str) -> Repo | None:
         """The repo with GitHub's canonical `full_name`; None when absent or invisible (404)."""
