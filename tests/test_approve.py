@@ -528,3 +528,46 @@ def test_a_private_repo_made_20_s_before_our_first_attempt_is_not_adopted_after_
     assert (result.action, store.require("acme").github_repo) == ("created", f"{ORG}/acme-s1x2")
     attempt = store.attempts("acme")[0]
     assert abs(attempt.github_at - datetime.now(UTC)) < timedelta(seconds=5)  # GitHub's time, not ours
+
+
+# -- attempts record where they went ---------------------------------------------------------
+
+
+def in_org(store, gh, org, clock):
+    return Approver(store, lambda: gh, org, ApproveOptions())
+
+
+def test_a_repo_left_in_another_org_by_a_killed_run_is_adopted_not_twinned(store, double, clock, connect):
+    add(store)
+    double.add_org("acme")
+    double.add_org("beta")
+    with pytest.raises(Killed):
+        in_org(store, connect(killed_after_post=True), "acme", clock).approve("acme")
+    result = in_org(store, connect(), "beta", clock).approve("acme")  # re-run with GITHUB_ORG=beta
+    assert (result.action, store.require("acme").github_repo) == ("adopted", "acme/acme")
+    assert double.created == ["acme/acme"]
+    assert result.notes == ["acme/acme was created by an earlier approve in acme, not in beta"]
+    assert [(a.owner, a.name) for a in store.attempts("acme")] == [("acme", "acme")]
+
+
+def test_a_repo_left_in_another_org_is_waited_for_under_read_lag(store, double, clock, connect):
+    add(store)
+    double.add_org("acme")
+    double.add_org("beta")
+    double.read_lag = 60
+    with pytest.raises(Killed):
+        in_org(store, connect(killed_after_post=True), "acme", clock).approve("acme")
+    result = in_org(store, connect(sleep=SettleAfter(double, n=2)), "beta", clock).approve("acme")
+    assert (result.action, store.require("acme").github_repo) == ("adopted", "acme/acme")
+    assert double.created == ["acme/acme"]
+    double.read_lag = 0
+
+
+def test_someone_elses_repo_in_the_other_org_is_not_adopted(store, double, clock, connect):
+    add(store)
+    double.add_org("acme")
+    double.add_org("beta")
+    store.record_attempt("acme", "acme", "killed-run", owner="acme")  # its POST never landed ...
+    double.add_repo("acme", "acme", created_at="2020-01-01T00:00:00Z")  # ... this is someone else's
+    result = in_org(store, connect(), "beta", clock).approve("acme")
+    assert (result.action, store.require("acme").github_repo) == ("created", "beta/acme")

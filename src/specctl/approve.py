@@ -147,8 +147,10 @@ class StoreAttemptLog:
                 return attempt.name
         return None
 
-    def earlier_names(self) -> list[str]:
-        return list(dict.fromkeys(a.name for a in self.store.attempts(self.slug)))
+    def earlier_targets(self) -> list[tuple[str, str]]:
+        """Each owner and name an earlier POST went to, first first."""
+        targets = ((a.owner or self.org, a.name) for a in self.store.attempts(self.slug))
+        return list(dict.fromkeys(targets))
 
     def _may_have_made(self, owner: str, name: str) -> list[Attempt]:
         """This project's POSTs of `owner/name` that may have made a repo (an older specctl's
@@ -242,6 +244,7 @@ class Approver:
             return ApproveResult(slug, "skipped", project)
         if self.options.no_repo:
             return ApproveResult(slug, "none", project)
+        notes: list[str] = []
         try:
             github = self.github()
             attempts = StoreAttemptLog(self.store, slug, self.run_id, self.org, github.github_now)
@@ -250,6 +253,11 @@ class Approver:
                 return self._predict(github, project, earlier)
             if earlier is not None:
                 repo, adopted = earlier, True
+                owner = repo.full_name.split("/")[0]
+                if owner.lower() != self.org.lower():  # the org was changed since (GITHUB_ORG)
+                    notes.append(
+                        f"{repo.full_name} was created by an earlier approve in {owner}, not in {self.org}"
+                    )
             else:
                 created = github.create_org_repo(self.org, slug, project.description, attempts)
                 repo, adopted = created.repo, created.adopted
@@ -258,24 +266,29 @@ class Approver:
         except LinkedMeanwhile as e:
             note = f"{e.repo} was linked by another run meanwhile"
             return ApproveResult(slug, "skipped", self.store.require(slug), notes=[note])
-        return self._link(project, repo, adopted)
+        return self._link(project, repo, adopted, notes)
 
     def _find_earlier(self, github: GitHub, attempts: StoreAttemptLog) -> Repo | None:
         """A run cut off after GitHub created the repo left its attempt on record: look that
-        name up and adopt it, rather than meeting a 422 and making a suffixed twin."""
-        for name in attempts.earlier_names():
-            repo = github.get_repo(self.org, name)
+        name up where it went (the org may have changed since) and adopt it, rather than meet a
+        422 and make a suffixed twin, or make a second repo in another org."""
+        for owner, name in attempts.earlier_targets():
+            repo = github.get_repo(owner, name)
+            if repo is None and owner.lower() != self.org.lower() and attempts.pending(owner, name):
+                # A POST there may have made it and GitHub's reads lag: no POST in this org
+                # resolves that, so wait for it (a bounded time) rather than make a second repo.
+                repo = github.await_repo(owner, name)
             if repo is not None and attempts.is_ours(repo):
                 return repo
         return None
 
-    def _link(self, project: Project, repo: Repo, adopted: bool) -> ApproveResult:
+    def _link(self, project: Project, repo: Repo, adopted: bool, notes: list[str]) -> ApproveResult:
         kind, action = ("repo_adopted", "adopted") if adopted else ("repo_created", "created")
         details = {"private": repo.private, "html_url": repo.html_url}
         linked = self.store.link_repo_if_unset(project.slug, repo.full_name, kind=kind, details=details)
         now = self.store.require(project.slug)
         if linked or (now.github_repo or "").lower() == repo.full_name.lower():
-            return ApproveResult(project.slug, action, now)
+            return ApproveResult(project.slug, action, now, notes=notes)
         # A manual set-repo landed while we were creating: it wins (SPEC step 5).
         self.store.add_event(
             project.slug, "repo_superseded", {"repo": repo.full_name, "kept": now.github_repo}
