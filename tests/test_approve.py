@@ -571,3 +571,17 @@ def test_someone_elses_repo_in_the_other_org_is_not_adopted(store, double, clock
     double.add_repo("acme", "acme", created_at="2020-01-01T00:00:00Z")  # ... this is someone else's
     result = in_org(store, connect(), "beta", clock).approve("acme")
     assert (result.action, store.require("acme").github_repo) == ("created", "beta/acme")
+
+
+def test_a_rejected_token_is_tried_for_the_first_slug_only(store, double, clock):
+    for slug in ("a", "b", "c"):
+        add(store, slug)
+    revoked = GitHub.connect(double.url, Token("ghp_revoked", "GH_TOKEN"), pace=0, sleep=no_sleep)
+    logs = []
+    results, code = approve_all(approver(store, revoked, clock, logs), ["a", "b", "c"])
+    revoked.close()
+    assert [(r.action, r.error.code, r.exit_code) for r in results] == [("failed", "GITHUB_UNAUTHORIZED", 0)] * 3
+    assert len({r.error.message for r in results}) == 1
+    assert len(double.requests("POST")) == 1  # b and c cost no request
+    assert [store.require(s).spec_status for s in ("a", "b", "c")] == ["review"] * 3
+    assert [log["slug"] for log in logs] == ["a", "b", "c"]

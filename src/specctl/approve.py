@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from specctl.errors import (
     EXIT_NO_REPO,
     EXIT_OK,
+    GITHUB_UNAUTHORIZED,
     GitHubError,
     SpecctlError,
     StoreError,
@@ -194,7 +195,8 @@ class Approver:
         self.run_id = run_id or _new_run_id()
 
     def github(self) -> GitHub:
-        """Built on first need (a batch of skips needs no token), and its failure remembered."""
+        """Built on first need (a batch of skips needs no token); its failure, or GitHub's
+        rejection of the token, is remembered for the rest of the run."""
         if self._github_error is not None:
             raise self._github_error
         if self._github is None:
@@ -262,6 +264,8 @@ class Approver:
                 created = github.create_org_repo(self.org, slug, project.description, attempts)
                 repo, adopted = created.repo, created.adopted
         except GitHubError as e:
+            if e.code == GITHUB_UNAUTHORIZED:
+                self._github_error = e  # a rejected token stays rejected: the rest of the batch sends nothing
             return ApproveResult(slug, "failed", project, error=e) if dry_run else self._failed(project, e)
         except LinkedMeanwhile as e:
             note = f"{e.repo} was linked by another run meanwhile"
