@@ -17,7 +17,7 @@ from specctl.approve import (
     read_slugs,
 )
 from specctl.config import Token
-from specctl.errors import GITHUB_TOKEN_MISSING, GitHubError
+from specctl.errors import GITHUB_TOKEN_MISSING, GitHubError, StoreError
 from specctl.github import GitHub, Repo
 from specctl.store import stamp
 from test_github import CREATE, repo_json
@@ -579,9 +579,37 @@ def test_a_rejected_token_is_tried_for_the_first_slug_only(store, double, clock)
     revoked = GitHub.connect(double.url, Token("ghp_revoked", "GH_TOKEN"), pace=0, sleep=no_sleep)
     logs = []
     results, code = approve_all(approver(store, revoked, clock, logs), ["a", "b", "c"])
+    assert code == 0  # approved: a failed repo step is exit 0 (6 with --require-repo)
     revoked.close()
-    assert [(r.action, r.error.code, r.exit_code) for r in results] == [("failed", "GITHUB_UNAUTHORIZED", 0)] * 3
+    assert [(r.action, r.error.code, r.exit_code) for r in results] == [
+        ("failed", "GITHUB_UNAUTHORIZED", 0)
+    ] * 3
     assert len({r.error.message for r in results}) == 1
     assert len(double.requests("POST")) == 1  # b and c cost no request
     assert [store.require(s).spec_status for s in ("a", "b", "c")] == ["review"] * 3
     assert [log["slug"] for log in logs] == ["a", "b", "c"]
+
+
+def test_a_store_failure_after_github_made_the_repo_names_the_repo_and_the_way_back(
+    store, double, clock, connect
+):
+    add(store)
+    gh = connect()
+    send = gh.http.send
+
+    def disk_full_after_post(method, url, **kwargs):
+        response = send(method, url, **kwargs)
+        if method == "POST":
+            store.conn.execute("PRAGMA query_only = ON")  # every write fails from here, as on a full disk
+        return response
+
+    gh.http.send = disk_full_after_post
+    with pytest.raises(StoreError) as e:
+        approver(store, gh, clock).approve("acme")
+    assert f"{ORG}/acme" in e.value.message
+    assert "specctl approve acme" in e.value.message
+    store.conn.execute("PRAGMA query_only = OFF")  # the disk has room again
+    assert store.attempts("acme")[-1].outcome == "sent"  # the record of the POST is what finds it
+    result = approver(store, connect(), clock).approve("acme")
+    assert (result.action, store.require("acme").github_repo) == ("adopted", f"{ORG}/acme")
+    assert double.created == [f"{ORG}/acme"]

@@ -289,7 +289,15 @@ class Approver:
     def _link(self, project: Project, repo: Repo, adopted: bool, notes: list[str]) -> ApproveResult:
         kind, action = ("repo_adopted", "adopted") if adopted else ("repo_created", "created")
         details = {"private": repo.private, "html_url": repo.html_url}
-        linked = self.store.link_repo_if_unset(project.slug, repo.full_name, kind=kind, details=details)
+        try:
+            linked = self.store.link_repo_if_unset(project.slug, repo.full_name, kind=kind, details=details)
+        except StoreError as e:
+            # The repo exists on GitHub whatever the store says: name it, and the way back (the
+            # attempt on record lets the next approve find and adopt it).
+            raise StoreError(
+                f"{e.message}; {repo.full_name} was {action} on GitHub but is not recorded: "
+                f"once the store is writable, `specctl approve {project.slug}` adopts it"
+            ) from None
         now = self.store.require(project.slug)
         if linked or (now.github_repo or "").lower() == repo.full_name.lower():
             return ApproveResult(project.slug, action, now, notes=notes)
