@@ -254,3 +254,27 @@ def test_an_older_and_a_newer_specctl_migrating_at_once(tmp_path):
         n for n, _ in MIGRATIONS
     ]
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.parametrize("side", ["-shm", "-wal"])
+def test_a_read_only_shm_or_wal_left_over_is_named(tmp_path, side):
+    """SQLite gives `-wal` and `-shm` the store's permissions: after the store was read-only once,
+    a 0444 one may be left when the store is writable again. Say which file is the problem."""
+    from test_hostile import make_immutable  # as root, permission bits stop no write
+
+    path = tmp_path / "s.db"
+    store = Store.open(path)
+    add(store)
+    store.close()
+    leftover = Path(f"{path}{side}")
+    leftover.write_bytes(b"")
+    make_immutable(leftover, True)
+    try:
+        store = Store.open(path)
+        with pytest.raises(StoreError) as e:
+            add(store, "b")
+        store.close()
+    finally:
+        make_immutable(leftover, False)
+    assert f"{leftover} is read-only" in e.value.message
+    assert f"chmod u+w {leftover}" in e.value.message

@@ -7,6 +7,7 @@ offers compare-and-set updates that tell whether they applied.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -333,9 +334,23 @@ def _explain(error: sqlite3.DatabaseError, path: Path | str) -> str:
     if "locked" in text or "busy" in text:
         return f"store {path} is locked by another process; try again when it is done"
     if "readonly" in text or "read-only" in text:
-        return f"store {path} is read-only; check the file's and its folder's permissions"
+        return _read_only(path)
     if "unable to open" in text:
         return f"cannot open store {path}; check that its folder exists and is writable"
     if "malformed" in text:
         return f"store {path} is corrupt ({text}); restore it from a backup"
     return f"store {path}: {text}"
+
+
+def _read_only(path: Path | str) -> str:
+    """Name the file that stops the write. SQLite gives `-wal` and `-shm` the store's
+    permissions, so a store that was read-only once may leave a read-only one behind that
+    keeps every write failing after the store itself is writable again."""
+    store = Path(path)
+    for sidecar in (Path(f"{store}-wal"), Path(f"{store}-shm")):
+        if os.access(store, os.W_OK) and sidecar.exists() and not os.access(sidecar, os.W_OK):
+            return (
+                f"store {path} cannot be written: {sidecar} is read-only, left from a time the store "
+                f"was; make it writable: chmod u+w {sidecar}"
+            )
+    return f"store {path} is read-only; check the file's and its folder's permissions"
