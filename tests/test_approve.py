@@ -84,6 +84,11 @@ def approver(store, github, clock, logs=None, **options):
     return Approver(store, factory, ORG, ApproveOptions(**options), log=log)
 
 
+def contents(store):
+    """Everything a store holds, to tell whether anything was written, on either engine."""
+    return [(p, store.events(p.slug), store.attempts(p.slug)) for p in store.projects()]
+
+
 def add(store, slug="acme", status="interviewing", description="Client portal"):
     return store.add(slug=slug, name=slug.title(), description=description, status=status)
 
@@ -294,14 +299,14 @@ def test_dry_run_changes_nothing_and_posts_nothing(store, gh_double, double, clo
     store.set_manual_repo("b", "client/b")
     double.add_repo(ORG, "taken")
     add(store, "taken")
-    before = file_hash(db_path)
+    before, before_rows = file_hash(db_path), contents(store)
     a = approver(store, gh_double, clock, dry_run=True)
     results = {r.slug: r for r in approve_all(a, ["a", "b", "taken"])[0]}
     assert {s: r.action for s, r in results.items()} == {"a": "created", "b": "skipped", "taken": "created"}
     assert results["a"].to_dict()["spec_status"] == "review"
     assert results["a"].to_dict()["github_repo"] == f"{ORG}/a"
     assert "suffixed" in results["taken"].notes[0]
-    assert file_hash(db_path) == before
+    assert (file_hash(db_path), contents(store)) == (before, before_rows)  # the file: on SQLite
     assert store.require("a").spec_status == "interviewing"
     assert double.requests("POST") == []
 
@@ -597,18 +602,23 @@ def test_a_store_failure_after_github_made_the_repo_names_the_repo_and_the_way_b
     gh = connect()
     send = gh.http.send
 
+    def full_disk(*args, **kwargs):
+        raise StoreError(f"store {store.where}: database or disk is full")
+
     def disk_full_after_post(method, url, **kwargs):
         response = send(method, url, **kwargs)
-        if method == "POST":
-            store.conn.execute("PRAGMA query_only = ON")  # every write fails from here, as on a full disk
+        if method == "POST":  # every write fails from here
+            for write in ("set_attempt_outcome", "link_repo_if_unset", "add_event"):
+                setattr(store, write, full_disk)
         return response
 
     gh.http.send = disk_full_after_post
     with pytest.raises(StoreError) as e:
         approver(store, gh, clock).approve("acme")
+    for write in ("set_attempt_outcome", "link_repo_if_unset", "add_event"):
+        delattr(store, write)  # the disk has room again
     assert f"{ORG}/acme" in e.value.message
     assert "specctl approve acme" in e.value.message
-    store.conn.execute("PRAGMA query_only = OFF")  # the disk has room again
     assert store.attempts("acme")[-1].outcome == "sent"  # the record of the POST is what finds it
     result = approver(store, connect(), clock).approve("acme")
     assert (result.action, store.require("acme").github_repo) == ("adopted", f"{ORG}/acme")

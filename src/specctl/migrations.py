@@ -57,7 +57,12 @@ def m003_indexes(db: Database) -> None:
     db.table("projects").create_index(["spec_status"])
 
 
-def m004_attempt_outcomes(db: Database) -> None:
+def m004_event_actor(db: Database) -> None:
+    # Who acted (SPEC "The team store"): a GitHub login or `user@host`; NULL on older events.
+    db.table("events").add_column("actor", str)
+
+
+def m005_attempt_outcomes(db: Database) -> None:
     # What became of each POST (sent, then created, name_taken, failed or unknown), which owner it
     # went to and when by GitHub's clock: a 422 "name exists" on a name whose POST got no answer
     # means the repo is most likely ours (GitHub's reads lag its writes). Rows from before keep
@@ -72,7 +77,8 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("m001_projects_and_events", m001_projects_and_events),
     ("m002_repo_attempts", m002_repo_attempts),
     ("m003_indexes", m003_indexes),
-    ("m004_attempt_outcomes", m004_attempt_outcomes),
+    ("m004_event_actor", m004_event_actor),
+    ("m005_attempt_outcomes", m005_attempt_outcomes),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
