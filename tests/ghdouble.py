@@ -254,6 +254,10 @@ class GitHubDouble(_DoubleProvisioning):
         self.faults: list[Fault] = []
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
+        # GitHub's reads lag its writes: a repo made by POST stays invisible to GETs and lists
+        # for `read_lag` seconds (a second POST of its name still meets "already exists").
+        self.read_lag = 0.0
+        self._hidden_until: dict[str, float] = {}  # lower-cased full_name -> monotonic time
         self._next_id = 1000
         self._server: ThreadingHTTPServer | None = None
         self.errors: list[str] = []  # tracebacks of the handler's own failures, never on stderr
@@ -326,6 +330,13 @@ class GitHubDouble(_DoubleProvisioning):
     def add_repos(self, owner: str, count: int, prefix: str = "repo") -> None:
         for i in range(count):
             self.add_repo(owner, f"{prefix}-{i:05d}")
+
+    def settle(self) -> None:
+        """End the read lag now: every repo made so far becomes visible."""
+        self._hidden_until.clear()
+
+    def _settled(self, repo: dict[str, Any]) -> bool:
+        return time.monotonic() >= self._hidden_until.get(repo["full_name"].lower(), 0.0)
 
     def fault(self, method: str, path: str, **kwargs: Any) -> Fault:
         f = Fault(method, re.compile(path), **kwargs)
@@ -473,12 +484,12 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
             if isinstance(org, tuple):
                 return org
             repos = [r for r in d.repos.values() if r["owner"]["login"].lower() == org.login.lower()]
-            return self._list(repos, query, f"/organizations/{org.id}/repos")
+            return self._list([r for r in repos if d._settled(r)], query, f"/organizations/{org.id}/repos")
         if len(parts) == 3 and parts[0] == "users" and parts[2] == "repos":
             if parts[1].lower() not in d.users:
                 return 404, {"message": "Not Found"}, {}
             repos = [r for r in d.repos.values() if r["owner"]["login"].lower() == parts[1].lower()]
-            return self._list(repos, query, f"/users/{parts[1]}/repos")
+            return self._list([r for r in repos if d._settled(r)], query, f"/users/{parts[1]}/repos")
         if len(parts) == 3 and parts[0] == "repos":
             repo = d.repos.get(f"{parts[1]}/{parts[2]}".lower())
             if repo is None or not self._visible(repo, token):
@@ -506,7 +517,7 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
 
     def _visible(self, repo: dict[str, Any], token: TokenInfo) -> bool:
         owner = repo["owner"]["login"].lower()
-        return owner == token.login.lower() or owner in self.double.orgs
+        return (owner == token.login.lower() or owner in self.double.orgs) and self.double._settled(repo)
 
     def _create(self, org_login: str, body: Any, token: TokenInfo) -> tuple[int, Any, dict[str, str]]:
         d = self.double
@@ -551,6 +562,8 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
             repo = d.add_repo(org.login, name, private=bool((body or {}).get("private")))
             repo["description"] = (body or {}).get("description") or ""
             d.created.append(repo["full_name"])
+            if d.read_lag:
+                d._hidden_until[repo["full_name"].lower()] = time.monotonic() + d.read_lag
         return 201, repo, {"Location": f"{self._origin()}/repos/{repo['full_name']}"}
 
     def _list(

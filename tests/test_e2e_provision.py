@@ -81,6 +81,7 @@ def test_template_approve_with_two_teams_and_topics_then_a_rerun_sends_no_write(
     )
     assert provisioned.repo_teams[f"{ORG}/acme".lower()] == {"developers": "push", "leads": "maintain"}
     assert kinds(provisioned) == {
+        "GET /rate_limit": 1,  # GitHub's clock, learnt before the first create
         f"POST /repos/{TEMPLATE}/generate": 1,
         f"GET /repos/{ORG}/{{r}}": 1,
         f"GET /repos/{ORG}/{{r}}/topics": 1,

@@ -117,6 +117,7 @@ def test_a_token_github_echoes_reaches_no_stderr_log_line_or_event(cli, db_path,
     monkeypatch.setenv("GH_TOKEN", TOKEN)
     monkeypatch.setenv("GITHUB_API_URL", API)
     assert cli("add", "Acme", "--slug", "acme").exit_code == 0
+    httpx_mock.add_response(url=f"{API}/rate_limit", json={})  # approve learns GitHub's clock first
     httpx_mock.add_response(
         method="POST", url=CREATE, status_code=403, json={"message": f"Bearer {TOKEN} may not create repos"}
     )
@@ -216,6 +217,7 @@ def test_a_batch_goes_on_after_a_201_that_is_not_json(cli, httpx_mock, monkeypat
     monkeypatch.setenv("GITHUB_API_URL", API)
     for slug in ("acme", "beta"):
         assert cli("add", slug.title(), "--slug", slug).exit_code == 0
+    httpx_mock.add_response(url=f"{API}/rate_limit", json={})  # approve learns GitHub's clock first
     httpx_mock.add_response(method="POST", url=CREATE, status_code=201, text="<html>Created!</html>")
     httpx_mock.add_response(method="POST", url=CREATE, status_code=201, json=repo_json("beta"))
     result = cli("--json", "approve", "acme", "beta")
@@ -350,6 +352,7 @@ def test_cli_says_on_stderr_what_it_waits_for_and_until_when(cli, httpx_mock, mo
     monkeypatch.setenv("GH_TOKEN", TOKEN)
     monkeypatch.setenv("GITHUB_API_URL", API)
     assert cli("add", "Acme", "--slug", "acme").exit_code == 0
+    httpx_mock.add_response(url=f"{API}/rate_limit", json={})  # approve learns GitHub's clock first
     httpx_mock.add_response(
         method="POST", url=CREATE, status_code=403, headers={"retry-after": "42"},
         json={"message": "You have exceeded a secondary rate limit."},

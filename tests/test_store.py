@@ -6,7 +6,7 @@ import pytest
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError
 from specctl.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
-from specctl.store import open_store, os_actor
+from specctl.store import open_store, os_actor, stamp
 
 
 def add(store, slug="acme", status="interviewing"):
@@ -181,6 +181,28 @@ def test_a_store_made_by_migration_1_opens_in_this_version_without_loss(tmp_path
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+def test_attempts_of_a_schema_3_store_open_as_unanswered_without_loss(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, upto=3)
+    conn.execute(
+        "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) "
+        "VALUES ('old', 'Old', '', 'review', 't', 't')"
+    )
+    conn.execute(
+        "INSERT INTO repo_attempts (project_slug, name, at, run_id) "
+        "VALUES ('old', 'old', '2026-01-02T03:04:05Z', 'r1')"
+    )
+    conn.close()
+    store = open_store(path)
+    [attempt] = store.attempts("old")
+    assert (attempt.name, stamp(attempt.at), attempt.run_id) == ("old", "2026-01-02T03:04:05Z", "r1")
+    assert (attempt.owner, attempt.outcome, attempt.github_at) == (None, None, None)  # nothing kept then
+    store.record_attempt("old", "old", "r2", owner="org")
+    store.set_attempt_outcome("old", "r2", "old", "created")
+    assert [(a.owner, a.outcome) for a in store.attempts("old")] == [(None, None), ("org", "created")]
+
+
 def test_store_from_a_newer_specctl_is_refused_untouched(tmp_path):
     path = tmp_path / "new.db"
     open_store(path).close()
@@ -299,3 +321,27 @@ def test_doctor_reports_an_sqlite_store_kind_path_and_schema(cli, db_path):
     assert cli("add", "A", "--slug", "a").exit_code == 0
     checks = {c["name"]: c for c in json.loads(cli("--json", "doctor").stdout)["checks"]}
     assert checks["store"]["detail"] == f"sqlite {db_path} opens, schema {SCHEMA_VERSION} (1 project)"
+
+
+@pytest.mark.parametrize("side", ["-shm", "-wal"])
+def test_a_read_only_shm_or_wal_left_over_is_named(tmp_path, side):
+    """SQLite gives `-wal` and `-shm` the store's permissions: after the store was read-only once,
+    a 0444 one may be left when the store is writable again. Say which file is the problem."""
+    from test_hostile import make_immutable  # as root, permission bits stop no write
+
+    path = tmp_path / "s.db"
+    store = open_store(path)
+    add(store)
+    store.close()
+    leftover = Path(f"{path}{side}")
+    leftover.write_bytes(b"")
+    make_immutable(leftover, True)
+    try:
+        store = open_store(path)
+        with pytest.raises(StoreError) as e:
+            add(store, "b")
+        store.close()
+    finally:
+        make_immutable(leftover, False)
+    assert f"{leftover} is read-only" in e.value.message
+    assert f"chmod u+w {leftover}" in e.value.message

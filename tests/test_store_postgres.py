@@ -148,3 +148,26 @@ def test_doctor_cli_names_the_store_and_never_the_password(cli, pg_url):
     assert checks["store"]["status"] == "ok"
     assert "postgres:****@" in checks["store"]["detail"]
     assert password not in result.stdout + result.stderr
+
+
+def test_attempts_of_a_first_schema_database_open_as_unanswered_without_loss(pg_url):
+    from specctl.store.postgres import migrate
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        migrate(conn, upto=1)
+        conn.execute(
+            "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) "
+            "VALUES ('old', 'Old', '', 'review', now(), now())"
+        )
+        conn.execute(
+            "INSERT INTO repo_attempts (project_slug, name, at, run_id) VALUES ('old', 'old', now(), 'r1')"
+        )
+    store = open_store(DatabaseURL(pg_url))
+    [attempt] = store.attempts("old")
+    assert (attempt.name, attempt.run_id, attempt.owner, attempt.outcome, attempt.github_at) == (
+        "old", "r1", None, None, None,
+    )  # fmt: skip
+    store.record_attempt("old", "old", "r2", owner="org")
+    store.set_attempt_outcome("old", "r2", "old", "created")
+    assert [(a.owner, a.outcome) for a in store.attempts("old")] == [(None, None), ("org", "created")]
+    store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -69,24 +70,50 @@ class Created(NamedTuple):
     adopted: bool  # True: an earlier POST of ours made it, we found it and took it
 
 
+# What a POST's answer says it did. `sent` (no answer yet) and `unknown` (5xx, timeout, dropped
+# connection) may have made the repo; so did `created`. `name_taken` and `failed` made nothing.
+MAY_HAVE_MADE = ("sent", "unknown", "created")
+VISIBLE_WAITS = 4  # waits for a repo GitHub says exists but does not show yet: 1+2+4+8 s
+
+
 class AttemptLog(Protocol):
-    """What the caller knows of earlier attempts; lets it decide what is its own repo."""
+    """What the caller knows of the POSTs made for one project; lets it decide what is its own."""
 
-    def before_post(self, name: str) -> None: ...
+    def before_post(self, owner: str, name: str) -> None:
+        """Called before each POST: record it (or raise to stop before posting)."""
 
-    def may_adopt(self, repo: Repo, own_post_may_have_landed: bool) -> bool: ...
+    def answered(self, name: str, outcome: str) -> None:
+        """What the POST of `name` just sent did, as far as its answer says (MAY_HAVE_MADE)."""
 
-    def retry_name(self, base: str) -> str | None: ...
+    def pending(self, owner: str, name: str) -> bool:
+        """Whether a recent POST of `owner/name` for this project may have made a repo that
+        GitHub's reads do not show yet: one with no definite answer (or `created`)."""
+
+    def is_ours(self, repo: Repo) -> bool:
+        """Whether an existing repo was made by a POST of this project's."""
+
+    def retry_name(self, base: str) -> str | None:
+        """A suffixed name an earlier or racing attempt chose, to converge on."""
 
 
 class NoAttemptLog:
     """Without a record of earlier attempts, only a POST of this call can have made the repo."""
 
-    def before_post(self, name: str) -> None:
+    def __init__(self) -> None:
+        self._unanswered: set[str] = set()
+
+    def before_post(self, owner: str, name: str) -> None:
         pass
 
-    def may_adopt(self, repo: Repo, own_post_may_have_landed: bool) -> bool:
-        return own_post_may_have_landed
+    def answered(self, name: str, outcome: str) -> None:
+        if outcome in MAY_HAVE_MADE:
+            self._unanswered.add(name.lower())
+
+    def pending(self, owner: str, name: str) -> bool:
+        return name.lower() in self._unanswered
+
+    def is_ours(self, repo: Repo) -> bool:
+        return repo.private and repo.name.lower() in self._unanswered
 
     def retry_name(self, base: str) -> str | None:
         return None
@@ -98,6 +125,18 @@ class RepoCalls:
     http: Transport
     concurrency: int
     suffix: Callable[[], str]
+    _clock_probed = False
+
+    def github_now(self) -> datetime | None:
+        """Now by GitHub's clock, to time attempts the way GitHub times `created_at`. Learnt
+        from the Date of its answers; before any, from one GET /rate_limit (which costs no rate
+        limit), once. None when GitHub sends no Date."""
+        if self.http.server_now() is None and not self._clock_probed:
+            self._clock_probed = True
+            with suppress(Transient, GitHubError):  # the POST that follows meets it and reports it
+                self.http.send("GET", "rate_limit")
+        now = self.http.server_now()
+        return None if now is None else datetime.fromtimestamp(now, UTC)
 
     def get_repo(self, owner: str, name: str) -> Repo | None:
         """The repo with GitHub's canonical `full_name`; None when absent or invisible (404)."""
@@ -107,6 +146,19 @@ class RepoCalls:
         if response.status_code != 200:
             raise error(response, f"repo {owner}/{name}")
         return _repo(response, f"repo {owner}/{name}")
+
+    def await_repo(self, owner: str, name: str) -> Repo:
+        """A repo GitHub says exists (its POST met "already exists") but its reads do not show
+        yet: they lag its writes by seconds. Looked up again with backoff, a bounded time."""
+        for wait in range(1, VISIBLE_WAITS + 1):
+            self.http.backoff_sleep(wait)
+            repo = self.get_repo(owner, name)
+            if repo is not None:
+                return repo
+        raise GitHubError(
+            GITHUB_UNAVAILABLE,
+            f"{owner}/{name} was created but is not visible yet; run approve again in a minute",
+        )
 
     def create_org_repo(
         self,
@@ -122,45 +174,30 @@ class RepoCalls:
         Name taken → one retry as `name-xxxx`, then GITHUB_REPO_NAME_TAKEN; other 422s are not
         retried. A 5xx, timeout or dropped connection leaves the outcome unknown: the name is
         looked up, and only when absent is it POSTed again, after a backoff, TRIES times at most.
-        `attempts` records each POST before it is sent and says which existing repo is ours.
+        "Name taken" while a POST of that name may have made a repo (`attempts.pending`) means
+        the repo is most likely ours and not visible yet: wait for it, never suffix.
+        `attempts` records each POST and its outcome and says which existing repo is ours.
         `post(name)` sends one create of `name` (default: POST /orgs/{org}/repos); the template
         create sends its own request through this same loop, under the same rules.
         """
         log = attempts or NoAttemptLog()
         candidate, unknown_outcomes = name, 0
         while True:
-            log.before_post(candidate)
-            body = {"name": candidate, "description": description, "private": True, "auto_init": False}
-            try:
-                response: httpx.Response | None = (
-                    post(candidate) if post else self.http.send("POST", f"orgs/{org}/repos", json=body)
-                )
-            except Transient:
-                response = None
+            response = self._post_repo(org, candidate, description, log, post)
             if response is not None and response.status_code == 201:
                 return Created(_created_repo(response, f"{org}/{candidate}"), adopted=False)
-            if response is not None and response.status_code < 500:
-                refused = error(response, f"org {org}")
-                if refused.code != GITHUB_REPO_NAME_TAKEN:
-                    raise refused
-                landed = False
-            else:
-                unknown_outcomes += 1
-                landed = True
             existing = self.get_repo(org, candidate)
-            if existing is not None and log.may_adopt(existing, own_post_may_have_landed=landed):
+            if response is None or response.status_code >= 500:
+                unknown_outcomes += 1
+                if existing is None:  # not there, or not visible yet: the same name again
+                    if unknown_outcomes >= TRIES:
+                        raise _gave_up(org, candidate, response, unknown_outcomes)
+                    self.http.backoff_sleep(unknown_outcomes)
+                    continue
+            elif existing is None and log.pending(org, candidate):
+                existing = self.await_repo(org, candidate)
+            if existing is not None and log.is_ours(existing):
                 return Created(existing, adopted=True)
-            if landed and existing is None:  # the POST did not land: try the same name again
-                if unknown_outcomes >= TRIES:
-                    status = response.status_code if response is not None else None
-                    raise GitHubError(
-                        GITHUB_UNAVAILABLE,
-                        f"GitHub did not create {org}/{candidate} after {unknown_outcomes} tries "
-                        f"({describe(response)}); re-run approve later",
-                        http_status=status,
-                    )
-                self.http.backoff_sleep(unknown_outcomes)
-                continue
             # The name is taken by a repo that is not ours (or that the token cannot see).
             if candidate != name:  # the suffixed name is taken too
                 raise GitHubError(
@@ -170,6 +207,38 @@ class RepoCalls:
                     http_status=422,
                 )
             candidate = log.retry_name(name) or f"{name}-{self.suffix()}"
+
+    def _post_repo(
+        self,
+        org: str,
+        name: str,
+        description: str,
+        log: AttemptLog,
+        post: Callable[[str], httpx.Response] | None,
+    ) -> httpx.Response | None:
+        """One create, recorded before it is sent and its outcome after; None when no answer
+        came. Refusals other than "name taken" are raised."""
+        log.before_post(org, name)
+        body = {"name": name, "description": description, "private": True, "auto_init": False}
+        try:
+            response = post(name) if post else self.http.send("POST", f"orgs/{org}/repos", json=body)
+        except Transient:
+            log.answered(name, "unknown")
+            return None
+        except GitHubError:  # a rate limit that outlasted max_wait: GitHub did nothing
+            log.answered(name, "failed")
+            raise
+        if response.status_code == 201:
+            log.answered(name, "created")
+        elif response.status_code >= 500:
+            log.answered(name, "unknown")
+        else:
+            refused = error(response, f"org {org}")
+            taken = refused.code == GITHUB_REPO_NAME_TAKEN
+            log.answered(name, "name_taken" if taken else "failed")
+            if not taken:
+                raise refused
+        return response
 
     def list_repos(
         self,
@@ -292,6 +361,15 @@ def _link(response: httpx.Response, rel: str) -> str | None:
         return None if url is None else str(httpx.URL(url))
     except httpx.InvalidURL:
         raise BadAnswer(f"its Link {rel} is not a URL", "a page of repos", response.status_code) from None
+
+
+def _gave_up(org: str, name: str, response: httpx.Response | None, tries: int) -> GitHubError:
+    return GitHubError(
+        GITHUB_UNAVAILABLE,
+        f"GitHub did not create {org}/{name} after {tries} tries ({describe(response)}); "
+        "re-run approve later",
+        http_status=response.status_code if response is not None else None,
+    )
 
 
 def _page_number(url: str) -> int | None:

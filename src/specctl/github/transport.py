@@ -143,6 +143,7 @@ class Transport:
         self.clock = clock
         self._last_mutation: float | None = None
         self.last_rate: dict[str, str] = {}
+        self.server_offset: float | None = None  # GitHub's clock minus ours, from its Date header
 
     def close(self) -> None:
         self.client.close()
@@ -164,6 +165,7 @@ class Transport:
                 if mutating:
                     self._last_mutation = self.clock()
             self._note_rate(response)
+            self._note_date(response)
             wait = self._rate_limit_wait(response)
             if wait is None:
                 return response
@@ -249,6 +251,23 @@ class Transport:
         for header in ("x-ratelimit-remaining", "x-ratelimit-limit", "x-ratelimit-reset"):
             if header in response.headers:
                 self.last_rate[header] = response.headers[header]
+
+    def _note_date(self, response: httpx.Response) -> None:
+        """Keep how far GitHub's clock is from ours. Its Date has whole seconds and left GitHub
+        before we read it, so this errs early: a moment we time by it is never later than GitHub's."""
+        from email.utils import parsedate_to_datetime  # loaded by httpx already
+
+        try:
+            date = parsedate_to_datetime(response.headers["date"])
+            if date.tzinfo is None:
+                date = date.replace(tzinfo=UTC)
+            self.server_offset = date.timestamp() - self.clock()
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError):
+            pass  # no Date, or not a date: keep what we knew
+
+    def server_now(self) -> float | None:
+        """Now by GitHub's clock (epoch seconds), once an answer had a Date; else None."""
+        return None if self.server_offset is None else self.clock() + self.server_offset
 
     def _rate_limit_wait(self, response: httpx.Response) -> float | None:
         """Seconds to wait when the response is a rate limit, else None (GITHUB.md "Rate limits").

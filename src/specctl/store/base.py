@@ -84,8 +84,11 @@ def os_actor() -> str:
 
 class Attempt(NamedTuple):
     name: str
-    at: datetime
+    at: datetime  # the local clock
     run_id: str
+    owner: str | None = None  # None: recorded by a specctl that kept no owner
+    outcome: str | None = None  # sent, created, name_taken, failed, unknown; None: not kept
+    github_at: datetime | None = None  # GitHub's clock (its Date header); None: not known
 
 
 EDITABLE = ("name", "description")  # what `edit` may change; never the slug
@@ -123,6 +126,7 @@ class Store(Protocol):
     # Recorded on every event written from now on: `user@host` unless the workflow sets the
     # GitHub login once a command has asked GitHub who the token is.
     actor: str
+    now: Clock  # the local clock every stamp is taken from
 
     def close(self) -> None: ...
     def info(self) -> StoreInfo: ...
@@ -148,7 +152,16 @@ class Store(Protocol):
         self, slug: str, full_name: str, *, kind: str, details: dict[str, Any]
     ) -> bool: ...
     def set_manual_repo(self, slug: str, full_name: str | None) -> tuple[Project, Project]: ...
-    def record_attempt(self, slug: str, name: str, run_id: str) -> str | None: ...
+    def record_attempt(
+        self,
+        slug: str,
+        name: str,
+        run_id: str,
+        *,
+        owner: str | None = None,
+        github_at: datetime | None = None,
+    ) -> str | None: ...
+    def set_attempt_outcome(self, slug: str, run_id: str, name: str, outcome: str) -> None: ...
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None: ...
     def insert_copies(self, copies: list[ProjectCopy]) -> None:
         """Insert whole projects as they are (events keep their time and actor), all in one

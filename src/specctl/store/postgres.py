@@ -75,6 +75,16 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX repo_attempts_project_slug ON repo_attempts (project_slug);
         """,
     ),
+    (
+        # As the SQLite store's m005_attempt_outcomes: where each POST went, what its answer
+        # said, and when by GitHub's clock. Rows from before keep NULLs.
+        "m002_attempt_outcomes",
+        """
+        ALTER TABLE repo_attempts ADD COLUMN owner text;
+        ALTER TABLE repo_attempts ADD COLUMN outcome text;
+        ALTER TABLE repo_attempts ADD COLUMN github_at timestamptz;
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Any constant will do: it names the lock that serializes first use across processes.
@@ -214,8 +224,14 @@ class PostgresStore:
         return [Event(stamp(at), kind, details, actor) for at, kind, details, actor in rows]
 
     def attempts(self, slug: str) -> list[Attempt]:
-        sql = "SELECT name, at, run_id FROM repo_attempts WHERE project_slug = %s ORDER BY id"
-        return [Attempt(n, at.astimezone(UTC), r) for n, at, r in self._rows(sql, (slug,))]
+        sql = (
+            "SELECT name, at, run_id, owner, outcome, github_at FROM repo_attempts "
+            "WHERE project_slug = %s ORDER BY id"
+        )
+        return [
+            Attempt(n, at.astimezone(UTC), r, o, out, g.astimezone(UTC) if g else None)
+            for n, at, r, o, out, g in self._rows(sql, (slug,))
+        ]
 
     def repo_links(self) -> dict[str, tuple[str, str]]:
         sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
@@ -306,18 +322,37 @@ class PostgresStore:
             after = self.require(slug)
         return before, after
 
-    def record_attempt(self, slug: str, name: str, run_id: str) -> str | None:
-        """Record that `name` is about to be POSTed for `slug`, unless the project has a repo
-        by now: then record nothing and return that repo (checked and written atomically)."""
+    def record_attempt(
+        self,
+        slug: str,
+        name: str,
+        run_id: str,
+        *,
+        owner: str | None = None,
+        github_at: datetime | None = None,
+    ) -> str | None:
+        """Record that `owner/name` is about to be POSTed for `slug` (outcome `sent`), unless the
+        project has a repo by now: then record nothing and return that repo (checked and written
+        atomically). `github_at` is the moment by GitHub's clock, when known."""
         at = self._stamp_now()
         with self._write() as db:
             linked = self._locked(db, slug).github_repo
             if linked is None:
                 db.execute(
-                    "INSERT INTO repo_attempts (project_slug, name, at, run_id) VALUES (%s, %s, %s, %s)",
-                    (slug, name, at, run_id),
+                    "INSERT INTO repo_attempts (project_slug, name, at, run_id, owner, outcome, github_at) "
+                    "VALUES (%s, %s, %s, %s, %s, 'sent', %s)",
+                    (slug, name, at, run_id, owner, github_at),
                 )
         return linked
+
+    def set_attempt_outcome(self, slug: str, run_id: str, name: str, outcome: str) -> None:
+        """What GitHub answered to the newest POST of `name` by run `run_id`."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE repo_attempts SET outcome = %s WHERE id = (SELECT max(id) FROM repo_attempts "
+                "WHERE project_slug = %s AND run_id = %s AND name = %s)",
+                (outcome, slug, run_id, name),
+            )
 
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
         with self._write() as db:
@@ -341,8 +376,10 @@ class PostgresStore:
                         [(parse_stamp(e.at), p.slug, e.kind, Jsonb(e.details), e.actor) for e in events],
                     )
                     cur.executemany(
-                        "INSERT INTO repo_attempts (project_slug, name, at, run_id) VALUES (%s, %s, %s, %s)",
-                        [(p.slug, a.name, a.at, a.run_id) for a in attempts],
+                        "INSERT INTO repo_attempts "
+                        "(project_slug, name, at, run_id, owner, outcome, github_at) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        [(p.slug, a.name, a.at, a.run_id, a.owner, a.outcome, a.github_at) for a in attempts],
                     )
 
     def _locked(self, db: psycopg.Connection[Any], slug: str) -> Project:

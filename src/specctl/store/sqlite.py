@@ -7,9 +7,11 @@ offers compare-and-set updates that tell whether they applied.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -179,8 +181,14 @@ class SQLiteStore:
         return [Event(at, kind, json.loads(details), actor) for at, kind, details, actor in rows]
 
     def attempts(self, slug: str) -> list[Attempt]:
-        sql = "SELECT name, at, run_id FROM repo_attempts WHERE project_slug = ? ORDER BY id"
-        return [Attempt(n, parse_stamp(at), r) for n, at, r in self._rows(sql, (slug,))]
+        sql = (
+            "SELECT name, at, run_id, owner, outcome, github_at FROM repo_attempts "
+            "WHERE project_slug = ? ORDER BY id"
+        )
+        return [
+            Attempt(n, parse_stamp(at), r, o, out, parse_stamp(g) if g else None)
+            for n, at, r, o, out, g in self._rows(sql, (slug,))
+        ]
 
     def repo_links(self) -> dict[str, tuple[str, str]]:
         """Lower-cased `owner/name` -> (slug, repo_source): GitHub names are case-insensitive."""
@@ -281,15 +289,41 @@ class SQLiteStore:
             after = self.require(slug)
         return before, after
 
-    def record_attempt(self, slug: str, name: str, run_id: str) -> str | None:
-        """Record that `name` is about to be POSTed for `slug`, unless the project has a repo
-        by now: then record nothing and return that repo (checked and written atomically)."""
+    def record_attempt(
+        self,
+        slug: str,
+        name: str,
+        run_id: str,
+        *,
+        owner: str | None = None,
+        github_at: datetime | None = None,
+    ) -> str | None:
+        """Record that `owner/name` is about to be POSTed for `slug` (outcome `sent`), unless the
+        project has a repo by now: then record nothing and return that repo (checked and written
+        atomically). `github_at` is the moment by GitHub's clock, when known."""
         with self._write() as db:
             linked = self.require(slug).github_repo
             if linked is None:
-                attempt = {"project_slug": slug, "name": name, "at": stamp(self.now()), "run_id": run_id}
+                attempt = {
+                    "project_slug": slug,
+                    "name": name,
+                    "at": stamp(self.now()),
+                    "run_id": run_id,
+                    "owner": owner,
+                    "outcome": "sent",
+                    "github_at": stamp(github_at) if github_at else None,
+                }
                 _insert(db, "repo_attempts", attempt)
         return linked
+
+    def set_attempt_outcome(self, slug: str, run_id: str, name: str, outcome: str) -> None:
+        """What GitHub answered to the newest POST of `name` by run `run_id`."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE repo_attempts SET outcome = ? WHERE id = (SELECT max(id) FROM repo_attempts "
+                "WHERE project_slug = ? AND run_id = ? AND name = ?)",
+                (outcome, slug, run_id, name),
+            )
 
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
         with self._write() as db:
@@ -323,8 +357,20 @@ class SQLiteStore:
                     ],
                 )
                 db.executemany(
-                    "INSERT INTO repo_attempts (project_slug, name, at, run_id) VALUES (?, ?, ?, ?)",
-                    [(project.slug, a.name, stamp(a.at), a.run_id) for a in attempts],
+                    "INSERT INTO repo_attempts (project_slug, name, at, run_id, owner, outcome, github_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            project.slug,
+                            a.name,
+                            stamp(a.at),
+                            a.run_id,
+                            a.owner,
+                            a.outcome,
+                            stamp(a.github_at) if a.github_at else None,
+                        )
+                        for a in attempts
+                    ],
                 )
 
 
@@ -343,9 +389,23 @@ def _explain(error: sqlite3.DatabaseError, path: Path | str) -> str:
     if "locked" in text or "busy" in text:
         return f"store {path} is locked by another process; try again when it is done"
     if "readonly" in text or "read-only" in text:
-        return f"store {path} is read-only; check the file's and its folder's permissions"
+        return _read_only(path)
     if "unable to open" in text:
         return f"cannot open store {path}; check that its folder exists and is writable"
     if "malformed" in text:
         return f"store {path} is corrupt ({text}); restore it from a backup"
     return f"store {path}: {text}"
+
+
+def _read_only(path: Path | str) -> str:
+    """Name the file that stops the write. SQLite gives `-wal` and `-shm` the store's
+    permissions, so a store that was read-only once may leave a read-only one behind that
+    keeps every write failing after the store itself is writable again."""
+    store = Path(path)
+    for sidecar in (Path(f"{store}-wal"), Path(f"{store}-shm")):
+        if os.access(store, os.W_OK) and sidecar.exists() and not os.access(sidecar, os.W_OK):
+            return (
+                f"store {path} cannot be written: {sidecar} is read-only, left from a time the store "
+                f"was; make it writable: chmod u+w {sidecar}"
+            )
+    return f"store {path} is read-only; check the file's and its folder's permissions"
