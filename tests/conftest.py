@@ -37,6 +37,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SPECCTL_CONFIG", str(tmp_path / "config" / "config.toml"))
     monkeypatch.setenv("SPECCTL_DB", str(tmp_path / "data" / "specctl.db"))
     monkeypatch.setenv("SPECCTL_PACE", "0")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the app's token cache
     monkeypatch.setenv("COLUMNS", "120")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

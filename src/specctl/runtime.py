@@ -10,12 +10,20 @@ from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
-from specctl.config import Settings, Token, check_api_url, resolve, resolve_token
+from specctl.config import (
+    AppCredential,
+    Settings,
+    Token,
+    check_api_url,
+    resolve,
+    resolve_credential,
+)
 from specctl.output import Output
 from specctl.store import Clock, Store, utcnow
 
 if TYPE_CHECKING:
     from specctl.github import GitHub
+    from specctl.github.app import App
 
 
 class Options(NamedTuple):
@@ -36,13 +44,16 @@ class Runtime:
         environ: Mapping[str, str] | None = None,
         now: Clock = utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ):
         self.options = options
         self.environ = os.environ if environ is None else environ
         self.now = now
         self.sleep = sleep
+        self.clock = clock  # epoch seconds, for token expiry
         self._store: Store | None = None
         self._github: GitHub | None = None
+        self._app: App | None = None
 
     @cached_property
     def output(self) -> Output:
@@ -61,11 +72,26 @@ class Runtime:
         return self._store
 
     def check_github_config(self) -> None:
-        """Bad GitHub config is exit 2 before anything changes (SPEC "Configuration")."""
+        """Bad GitHub config is exit 2 before anything changes (SPEC "Configuration"); with
+        the app in use, that includes its key (unless a cached token makes it unneeded)."""
         check_api_url(self.settings.api_url)
+        if self.settings.app_id is not None:
+            credential = self.credential()
+            if isinstance(credential, AppCredential):
+                self.app(credential).preflight()
 
-    def token(self) -> Token:
-        return resolve_token(self.settings.config, self.environ, self.settings.api_url)
+    def credential(self) -> Token | AppCredential:
+        """GH_TOKEN > GITHUB_TOKEN > the app > config token > gh (config.resolve_credential)."""
+        return resolve_credential(self.settings, self.environ)
+
+    def app(self, credential: AppCredential) -> App:
+        """The GitHub App of this run (one, so it mints at most once per installation)."""
+        if self._app is None:
+            from specctl.github.app import App, TokenCache
+
+            cache = TokenCache.default(credential.api_url, credential.app_id)
+            self._app = App(credential, self.settings.org, cache, clock=self.clock)
+        return self._app
 
     def github(self) -> GitHub:
         """The client for api_url, built once (its pacing spans the run); raises
@@ -76,14 +102,16 @@ class Runtime:
 
         self.check_github_config()
         s = self.settings
+        credential = self.credential()
         self._github = GitHub.connect(
             s.api_url,
-            self.token(),
+            credential if isinstance(credential, Token) else self.app(credential),
             timeout=s.timeout,
             pace=s.pace,
             max_wait=s.max_wait,
             concurrency=s.concurrency,
             sleep=self.sleep,
+            clock=self.clock,
             trace=self.output.debug if self.options.verbose else None,
         )
         return self._github

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 import typer
 
 from specctl.cli.app import app, runtime
-from specctl.config import KEYS, ConfigFile, default_config_path, read_config, selected_env, write_config
+from specctl.config import (
+    KEYS,
+    ConfigFile,
+    Token,
+    default_config_path,
+    read_config,
+    selected_env,
+    write_config,
+)
 from specctl.errors import BadInput, ConfigError, GitHubError, shown
 
 config_app = typer.Typer(help="Read and write the config file.", no_args_is_help=True)
@@ -27,11 +35,13 @@ def _config_file(ctx: typer.Context) -> ConfigFile:
 
 
 def _token_row(ctx: typer.Context) -> dict[str, Any]:
-    """Where the token comes from; never the token itself."""
+    """Where the token comes from; never the token itself (nor, for the app, its key)."""
     rt = runtime(ctx)
     try:
-        return {"key": "token", "value": "****", "source": rt.token().source}
-    except GitHubError as e:
+        credential = rt.credential()
+        value = "****" if isinstance(credential, Token) else None
+        return {"key": "token", "value": value, "source": credential.source}
+    except (GitHubError, ConfigError) as e:
         return {"key": "token", "value": None, "source": e.message}
 
 
