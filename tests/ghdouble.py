@@ -430,6 +430,10 @@ class _Handler(BaseHTTPRequestHandler):
         if parts == ["rate_limit"]:
             core = {"limit": 5000, "remaining": 4999, "reset": int(time.time()) + 3600, "used": 1}
             return 200, {"resources": {"core": core}, "rate": core}, {}
+        if parts == ["installation", "repositories"] and token.installation is not None:
+            repos = [r for r in d.repos.values() if self._visible(r, token)]
+            status, items, headers = self._list(repos, query, "/installation/repositories")
+            return status, {"total_count": len(repos), "repositories": items}, headers
         if parts == ["user", "repos"]:
             repos = [r for r in d.repos.values() if self._visible(r, token)]
             return self._list(repos, query, "/user/repos")

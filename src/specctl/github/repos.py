@@ -79,6 +79,7 @@ class RepoCalls:
     http: Transport
     concurrency: int
     suffix: Callable[[], str]
+    app: object | None  # the GitHub App, when acting as one
 
     def get_repo(self, owner: str, name: str) -> Repo | None:
         """The repo with GitHub's canonical `full_name`; None when absent or invisible (404)."""
@@ -149,13 +150,15 @@ class RepoCalls:
         limit: int | None = None,
         on_page: Callable[[int, int | None], None] | None = None,
     ) -> list[Repo]:
-        """Every repo the token reaches (`/user/repos`), or one owner's (org, else user).
+        """Every repo the token reaches (`/user/repos`; as an app, the default org's
+        installation's: `/installation/repositories`), or one owner's (org, else user).
 
         Follows the Link header as given; once `rel="last"` is known, the remaining pages are
         built from it (only `page` changed) and fetched `concurrency` at a time.
         `on_page(pages_done, pages_total)` reports progress.
         """
-        first = f"orgs/{owner}/repos" if owner else "user/repos"
+        mine = "installation/repositories" if self.app is not None else "user/repos"
+        first = f"orgs/{owner}/repos" if owner else mine
         response = self.http.get(first, params={"per_page": PER_PAGE})
         if owner and response.status_code == 404:
             response = self.http.get(f"users/{owner}/repos", params={"per_page": PER_PAGE})
@@ -192,7 +195,9 @@ class RepoCalls:
     def _page(self, response: httpx.Response, what: str) -> list[Repo]:
         if response.status_code != 200:
             raise error(response, what)
-        return [Repo.from_api(item) for item in response.json()]
+        data = response.json()
+        items = data.get("repositories", []) if isinstance(data, dict) else data  # an installation's
+        return [Repo.from_api(item) for item in items]
 
 
 def _page_number(url: str) -> int | None:
