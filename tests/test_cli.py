@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TOKEN, file_hash, specctl_bin
+from conftest import ORG, TOKEN, file_hash, specctl_bin
 from specctl import __version__
 
 
@@ -21,7 +21,7 @@ def test_add_prints_a_valid_slug_and_projects_lists_it(cli):
     assert slug.startswith("acme-portal-")
     assert len(slug) == len("acme-portal-") + 8
     listed = cli("projects")
-    assert listed.stdout == f"{slug}\tinterviewing\t\t\tAcme Portal\n"
+    assert listed.stdout == f"{slug}\tinterviewing\t\t\tAcme Portal\tauditmos-projects\n"
     assert "Added" in added.stderr
     assert "Added" not in added.stdout
 
@@ -31,8 +31,22 @@ def test_projects_json_and_filters(cli):
     cli("add", "B", "--slug", "b", "--status", "review")
     doc = json.loads(cli("projects", "--json").stdout)
     assert doc == [
-        {"slug": "a", "spec_status": "interviewing", "github_repo": None, "repo_source": None, "name": "A"},
-        {"slug": "b", "spec_status": "review", "github_repo": None, "repo_source": None, "name": "B"},
+        {
+            "slug": "a",
+            "spec_status": "interviewing",
+            "github_repo": None,
+            "repo_source": None,
+            "name": "A",
+            "org": ORG,
+        },
+        {
+            "slug": "b",
+            "spec_status": "review",
+            "github_repo": None,
+            "repo_source": None,
+            "name": "B",
+            "org": ORG,
+        },
     ]
     assert cli("projects", "--status", "review").stdout.startswith("b\t")
     assert cli("projects", "--with-repo").stdout == ""
@@ -42,7 +56,7 @@ def test_projects_json_and_filters(cli):
 
 def test_tsv_fields_escape_tabs_and_backslashes(cli):
     cli("add", "A\\B", "--slug", "a")
-    assert cli("projects").stdout == "a\tinterviewing\t\t\tA\\\\B\n"
+    assert cli("projects").stdout == f"a\tinterviewing\t\t\tA\\\\B\t{ORG}\n"
 
 
 def test_show_json_has_project_and_events(cli):
@@ -302,7 +316,9 @@ def test_a_process_flushes_all_output_and_closes_the_store_before_it_ends(tmp_pa
         listed = subprocess.run([*command, "--db", str(db), "projects"], capture_output=True, text=True)
         assert listed.returncode == 0
         assert len(listed.stdout.splitlines()) == 5_001
-        assert listed.stdout.endswith("p04999\tinterviewing\t\t\tP 4999\nseed\tinterviewing\t\t\tSeed\n")
+        assert listed.stdout.endswith(
+            f"p04999\tinterviewing\t\t\tP 4999\t{ORG}\nseed\tinterviewing\t\t\tSeed\t{ORG}\n"
+        )
     added = subprocess.run(
         [specctl_bin(), "--db", str(db), "add", "Last", "--slug", "last"], capture_output=True, text=True
     )
@@ -346,7 +362,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.stdout == "p00000\tinterviewing\t\t\tP 0\n"
+    assert done.stdout == f"p00000\tinterviewing\t\t\tP 0\t{ORG}\n"
     assert done.stderr == ""
     assert done.returncode == 141
 

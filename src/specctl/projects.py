@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from specctl.errors import BadInput, TransitionNotAllowed, shown
-from specctl.names import DESCRIPTION_MAX, NAME_MAX, check_slug, check_text, make_slug, random_hex8
+from specctl.names import (
+    DESCRIPTION_MAX,
+    NAME_MAX,
+    check_owner,
+    check_slug,
+    check_text,
+    make_slug,
+    random_hex8,
+)
 from specctl.store import STATUSES, Project, Store
 
 
@@ -21,15 +30,18 @@ def prepare_project(
     slug: str | None = None,
     description: str = "",
     status: str = "interviewing",
+    org: str | None = None,
     random_hex: Callable[[], str] = random_hex8,
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """Check a new project's fields and make its slug; before the store is even opened, so
     bad input never creates or touches a store."""
     check_text(name, "name", max_len=NAME_MAX, required=True)
     check_text(description, "description", max_len=DESCRIPTION_MAX, required=False)
     check_status(status)
     slug = check_slug(slug) if slug is not None else make_slug(name, random_hex)
-    return {"slug": slug, "name": name, "description": description, "status": status}
+    if org is not None:
+        check_owner(org, "--org")
+    return {"slug": slug, "name": name, "description": description, "status": status, "org": org}
 
 
 def reopen(store: Store, slug: str) -> tuple[Project, bool]:

@@ -45,9 +45,14 @@ class Project(NamedTuple):
     repo_source: str | None  # "auto" or "manual" when github_repo is set
     created_at: str
     updated_at: str
+    org: str | None = None  # the org its repo goes to; None: the config's org
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
+
+    def in_org(self, default_org: str) -> Project:
+        """The project as shown and worked on: its own org, else the config's."""
+        return self if self.org else self._replace(org=default_org)
 
 
 class Event(NamedTuple):
@@ -195,7 +200,7 @@ class Store:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def add(self, *, slug: str, name: str, description: str, status: str) -> Project:
+    def add(self, *, slug: str, name: str, description: str, status: str, org: str | None = None) -> Project:
         at = stamp(self.now())
         record = {
             "slug": slug,
@@ -206,12 +211,14 @@ class Store:
             "repo_source": None,
             "created_at": at,
             "updated_at": at,
+            "org": org,
         }
         with self._write() as db:
             if self.get(slug) is not None:
                 raise BadInput(f"a project with slug {slug} already exists; choose another --slug")
             _insert(db, "projects", record)
-            self._event(db, slug, "project_added", {"name": name, "spec_status": status}, at)
+            added = {"name": name, "spec_status": status} | ({"org": org} if org else {})
+            self._event(db, slug, "project_added", added, at)
         return self.require(slug)
 
     def set_status(self, slug: str, *, expected: str, new: str) -> bool:

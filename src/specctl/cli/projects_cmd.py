@@ -9,7 +9,8 @@ from specctl.cli.params import Slug
 from specctl.projects import check_status, prepare_project, reopen
 from specctl.store import STATUSES, Project
 
-PROJECT_COLUMNS = ["slug", "spec_status", "github_repo", "repo_source", "name"]
+# `org` last: scripts that cut the first five columns keep working.
+PROJECT_COLUMNS = ["slug", "spec_status", "github_repo", "repo_source", "name", "org"]
 _STATUS_HELP = f"One of: {', '.join(STATUSES)}."
 
 
@@ -24,14 +25,17 @@ def add(
     slug: Annotated[str | None, typer.Option(help="Slug to use instead of one made from the name.")] = None,
     description: Annotated[str, typer.Option(help="Short description (used for the repo).")] = "",
     status: Annotated[str, typer.Option(help=_STATUS_HELP)] = "interviewing",
+    org: Annotated[
+        str | None, typer.Option(help="The org its repo goes to (a client's own); default: config org.")
+    ] = None,
 ) -> None:
     """Create a project and print its slug.
 
-    Example: specctl add "Acme Portal" --description "Client portal"
+    Example: specctl add "Acme Portal" --description "Client portal" --org acme-inc
     """
     rt = runtime(ctx)
-    fields = prepare_project(name, slug=slug, description=description, status=status)
-    project = rt.store().add(**fields)
+    fields = prepare_project(name, slug=slug, description=description, status=status, org=org)
+    project = rt.store().add(**fields).in_org(rt.settings.org)
     if rt.options.json:
         rt.output.document(project.to_dict())
     else:
@@ -48,14 +52,15 @@ def list_projects(
         typer.Option("--with-repo/--without-repo", help="Only projects with (or without) a repo."),
     ] = None,
 ) -> None:
-    """List projects: slug, spec_status, github_repo, repo_source, name.
+    """List projects: slug, spec_status, github_repo, repo_source, name, org.
 
     Example: specctl projects --status review --without-repo | cut -f1
     """
     rt = runtime(ctx)
     if status is not None:
         check_status(status)
-    rows = (project_row(p) for p in rt.store(create=False).projects(status=status, has_repo=with_repo))
+    projects = rt.store(create=False).projects(status=status, has_repo=with_repo)
+    rows = (project_row(p.in_org(rt.settings.org)) for p in projects)
     rt.output.records(rows, PROJECT_COLUMNS, title="Projects")
 
 
@@ -67,7 +72,7 @@ def show(ctx: typer.Context, slug: Slug) -> None:
     """
     rt = runtime(ctx)
     store = rt.store(create=False)
-    project = store.require(slug)
+    project = store.require(slug).in_org(rt.settings.org)
     events = store.events(slug)
     out = rt.output
     if out.json_mode:
@@ -99,6 +104,7 @@ def reopen_cmd(ctx: typer.Context, slug: Slug) -> None:
     """
     rt = runtime(ctx)
     project, moved = reopen(rt.store(create=False), slug)
+    project = project.in_org(rt.settings.org)
     if rt.options.json:
         rt.output.document(project.to_dict())
     else:

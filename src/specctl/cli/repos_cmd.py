@@ -46,7 +46,7 @@ def set_repo_cmd(
             rt.check_github_config()
         with rt.output.spinner(f"Checking {repo} on GitHub"):
             change = set_repo(rt.store(create=False), None if no_verify else rt.github, slug, repo)
-    after = change.after
+    after = change.after.in_org(rt.settings.org)
     if rt.options.json:
         rt.output.document(after.to_dict())
     else:
