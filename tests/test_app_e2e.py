@@ -210,3 +210,23 @@ def test_imports_follow_use_pat_none_warm_cache_no_cryptography(app_env):
     assert imported_after("approve", "acme", GH_TOKEN=TOKEN) == "[]"  # a PAT user pays nothing
     assert imported_after("approve", "beta") == "['cryptography', 'specctl.github.app']"  # a JWT
     assert imported_after("approve", "gamma") == "['specctl.github.app']"  # warm cache: no signing
+
+
+def test_two_orgs_in_one_batch_mint_two_tokens_each_repo_in_its_own_org(app_env):
+    app_env.add_org("client-org")
+    client = app_env.install_app(APP_ID, "client-org")
+    assert specctl("add", "Acme", "--slug", "acme", "--org", "client-org").exit_code == 0
+    add("beta", "gamma")
+    result = specctl("approve", "acme", "beta", "gamma")
+    assert result.exit_code == 0, result.stderr
+    assert [(r[0], r[2]) for r in tsv(result.stdout)] == [
+        ("acme", "client-org/acme"), ("beta", f"{ORG}/beta"), ("gamma", f"{ORG}/gamma"),
+    ]  # fmt: skip
+    assert sorted(app_env.mints) == sorted(app_env.installations)  # one each
+    create_acme = app_env.requests("POST", "/orgs/client-org/repos")[0]
+    minted_for_client = [t for t, info in app_env.tokens.items() if info.installation == client.id]
+    assert create_acme.authorization == f"Bearer {minted_for_client[0]}"
+    add("delta")
+    assert specctl("add", "Echo", "--slug", "echo", "--org", "client-org").exit_code == 0
+    assert specctl("approve", "delta", "echo").exit_code == 0
+    assert len(app_env.mints) == 2  # both tokens and both lookups came from the cache

@@ -52,3 +52,40 @@ def test_a_store_from_before_the_org_column_opens_with_the_config_org(cli, db_pa
     assert cli("projects").stdout == f"old\treview\t\t\tOld\t{ORG}\n"
     names = [r[0] for r in sqlite3.connect(db_path).execute("SELECT name FROM _migrations")]
     assert "m004_project_org" in names
+
+
+# -- approve in the project's org ----------------------------------------------------------
+
+
+def test_approve_creates_the_repo_in_the_projects_own_org(store, double):
+    from conftest import TOKEN
+    from specctl.approve import ApproveOptions, Approver
+    from specctl.config import Token
+    from specctl.github import GitHub
+
+    double.add_org("acme-inc")
+    store.add(slug="acme", name="Acme", description="", status="interviewing", org="acme-inc")
+    store.add(slug="beta", name="Beta", description="", status="interviewing")
+    gh = GitHub.connect(double.url, Token(TOKEN, "GH_TOKEN"), pace=0)
+    dry = Approver(store, lambda: gh, ORG, ApproveOptions(dry_run=True)).approve("acme")
+    assert dry.repo == "acme-inc/acme"
+    approver = Approver(store, lambda: gh, ORG)
+    assert [approver.approve(s).repo for s in ("acme", "beta")] == ["acme-inc/acme", f"{ORG}/beta"]
+    assert double.created == ["acme-inc/acme", f"{ORG}/beta"]
+
+
+def test_an_earlier_attempt_is_adopted_from_the_projects_org(store, double):
+    from conftest import TOKEN
+    from specctl.approve import Approver
+    from specctl.config import Token
+    from specctl.github import GitHub
+
+    double.add_org("acme-inc")
+    store.add(slug="acme", name="Acme", description="", status="review", org="acme-inc")
+    store.record_attempt("acme", "acme", "an-earlier-run")  # cut off after GitHub created it
+    double.add_repo("acme-inc", "acme")
+    result = Approver(store, lambda: GitHub.connect(double.url, Token(TOKEN, "x"), pace=0), ORG).approve(
+        "acme"
+    )
+    assert (result.action, result.repo) == ("adopted", "acme-inc/acme")
+    assert double.requests("POST") == []

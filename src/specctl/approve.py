@@ -3,7 +3,8 @@
 No Typer, no Rich: the CLI prints what this returns. SPEC "approve, step by step":
 1. the status transition is committed first and never rolled back;
 2. a project that has a repo is left alone;
-3. else `{org}/{slug}` is created and GitHub's `full_name` recorded as `auto`;
+3. else `{org}/{slug}` is created (the project's own org, else the config's) and GitHub's
+   `full_name` recorded as `auto`;
 4. any failure leaves the approval standing and is recorded as an event and a log line;
 5. never two repos for one project: each POST is recorded before it is sent, and a repo an
    earlier attempt may have made is found and adopted, never twinned.
@@ -187,6 +188,7 @@ class Approver:
     def _ensure_repo(self, project: Project) -> ApproveResult:
         """Steps 2-5 for one approved project; with --dry-run, only GETs and a prediction."""
         slug, dry_run = project.slug, self.options.dry_run
+        org = project.org or self.org
         if project.github_repo:
             return ApproveResult(slug, "skipped", project)
         if self.options.no_repo:
@@ -194,13 +196,13 @@ class Approver:
         try:
             github = self.github()
             attempts = StoreAttemptLog(self.store, slug, self.run_id)
-            earlier = self._find_earlier(github, attempts)
+            earlier = self._find_earlier(github, org, attempts)
             if dry_run:
-                return self._predict(github, project, earlier)
+                return self._predict(github, org, project, earlier)
             if earlier is not None:
                 repo, adopted = earlier, True
             else:
-                created = github.create_org_repo(self.org, slug, project.description, attempts)
+                created = github.create_org_repo(org, slug, project.description, attempts)
                 repo, adopted = created.repo, created.adopted
         except GitHubError as e:
             return ApproveResult(slug, "failed", project, error=e) if dry_run else self._failed(project, e)
@@ -209,11 +211,11 @@ class Approver:
             return ApproveResult(slug, "skipped", self.store.require(slug), notes=[note])
         return self._link(project, repo, adopted)
 
-    def _find_earlier(self, github: GitHub, attempts: StoreAttemptLog) -> Repo | None:
+    def _find_earlier(self, github: GitHub, org: str, attempts: StoreAttemptLog) -> Repo | None:
         """A run cut off after GitHub created the repo left its attempt on record: look that
         name up and adopt it, rather than meeting a 422 and making a suffixed twin."""
         for name in attempts.earlier_names():
-            repo = github.get_repo(self.org, name)
+            repo = github.get_repo(org, name)
             if repo is not None and attempts.may_adopt(repo, own_post_may_have_landed=True):
                 return repo
         return None
@@ -245,14 +247,14 @@ class Approver:
         )
         return ApproveResult(project.slug, "failed", self.store.require(project.slug), error=error)
 
-    def _predict(self, github: GitHub, project: Project, earlier: Repo | None) -> ApproveResult:
+    def _predict(self, github: GitHub, org: str, project: Project, earlier: Repo | None) -> ApproveResult:
         """--dry-run: what the real run would do, learned with GETs only."""
         slug = project.slug
         if earlier is not None:
             return ApproveResult(slug, "adopted", project, github_repo=earlier.full_name)
-        github.org(self.org)
-        taken = github.get_repo(self.org, slug)
-        result = ApproveResult(slug, "created", project, github_repo=f"{self.org}/{slug}")
+        github.org(org)
+        taken = github.get_repo(org, slug)
+        result = ApproveResult(slug, "created", project, github_repo=f"{org}/{slug}")
         if taken is not None:
             result.github_repo = None
             result.notes.append(f"{taken.full_name} exists: a suffixed name {slug}-xxxx would be tried")
