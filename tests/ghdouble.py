@@ -430,10 +430,6 @@ class _Handler(BaseHTTPRequestHandler):
         if parts == ["rate_limit"]:
             core = {"limit": 5000, "remaining": 4999, "reset": int(time.time()) + 3600, "used": 1}
             return 200, {"resources": {"core": core}, "rate": core}, {}
-        if parts == ["installation", "repositories"] and token.installation is not None:
-            repos = [r for r in d.repos.values() if self._visible(r, token)]
-            status, items, headers = self._list(repos, query, "/installation/repositories")
-            return status, {"total_count": len(repos), "repositories": items}, headers
         if parts == ["user", "repos"]:
             repos = [r for r in d.repos.values() if self._visible(r, token)]
             return self._list(repos, query, "/user/repos")
@@ -451,6 +447,12 @@ class _Handler(BaseHTTPRequestHandler):
             org = self._org(parts[1], token) if parts[0] == "orgs" else self._org_by_id(parts[1])
             if isinstance(org, tuple):
                 return org
+            if not _in_installation(d, token, org.login):
+                return (
+                    403,
+                    {"message": "Resource not accessible by integration", "documentation_url": DOCS},
+                    {},
+                )
             repos = [r for r in d.repos.values() if r["owner"]["login"].lower() == org.login.lower()]
             return self._list(repos, query, f"/organizations/{org.id}/repos")
         if len(parts) == 3 and parts[0] == "users" and parts[2] == "repos":

@@ -230,3 +230,29 @@ def test_two_orgs_in_one_batch_mint_two_tokens_each_repo_in_its_own_org(app_env)
     assert specctl("add", "Echo", "--slug", "echo", "--org", "client-org").exit_code == 0
     assert specctl("approve", "delta", "echo").exit_code == 0
     assert len(app_env.mints) == 2  # both tokens and both lookups came from the cache
+
+
+def test_list_repos_as_the_app_joins_every_org_it_works_in(app_env):
+    app_env.add_org("client-org")
+    app_env.install_app(APP_ID, "client-org")
+    app_env.add_org("stranger-org")
+    app_env.add_repos(ORG, 150, prefix="ours")  # two pages
+    app_env.add_repos("client-org", 120, prefix="theirs")  # two pages, Link via /organizations/{id}
+    app_env.add_repo("stranger-org", "not-ours")
+    assert specctl("add", "Acme", "--slug", "acme", "--org", "client-org").exit_code == 0
+    for concurrency in ("1", "4"):
+        result = specctl("list-repos", SPECCTL_CONCURRENCY=concurrency)
+        assert result.exit_code == 0, result.stderr
+        names = [r[0] for r in tsv(result.stdout)]
+        assert len(names) == 270
+        assert {n.split("/")[0] for n in names} == {ORG, "client-org"}
+    limited = specctl("list-repos", "--limit", "160")
+    assert [r[0] for r in tsv(limited.stdout)][-1] == "client-org/theirs-00009"
+    assert len(app_env.mints) == 2
+    for seen in app_env.requests("GET", "/repos$"):
+        minted = app_env.tokens[seen.authorization.split(" ", 1)[1]]
+        org_id = app_env.orgs[app_env.installations[minted.installation].org.lower()].id
+        assert seen.path in (
+            f"/orgs/{app_env.installations[minted.installation].org}/repos",
+            f"/organizations/{org_id}/repos",
+        )

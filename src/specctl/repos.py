@@ -14,7 +14,7 @@ from specctl.names import check_slug, parse_repo
 from specctl.store import Project, Store
 
 if TYPE_CHECKING:
-    from specctl.github import GitHub
+    from specctl.github import GitHub, Repo
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,24 @@ def list_repos(
     limit: int | None = None,
     linked: bool | None = None,
     on_page: Callable[[int, int | None], None] | None = None,
+    org: str | None = None,
 ) -> RepoListing:
-    """The repos GitHub lists, each with the project it is linked to (if any)."""
+    """The repos GitHub lists, each with the project it is linked to (if any).
+
+    A GitHub App has no "every repo I reach" (an installation token has no user): without
+    `owner`, it lists each org it works in (`org`, the config's, and every project's own),
+    one after another, through that org's installation."""
     links = store.repo_links()
-    repos = github.list_repos(owner, limit=limit, on_page=on_page)
+    if owner is None and github.app is not None:
+        orgs = {o.lower(): o for o in ([org] if org else []) + store.orgs()}  # once each
+        repos: list[Repo] = []
+        for each in sorted(orgs.values()):
+            if limit is not None and len(repos) >= limit:
+                break
+            left = None if limit is None else limit - len(repos)
+            repos += github.list_repos(each, limit=left, on_page=on_page)
+    else:
+        repos = github.list_repos(owner, limit=limit, on_page=on_page)
     rows = []
     for repo in repos:
         slug, source = links.get(repo.full_name.lower(), (None, None))

@@ -193,6 +193,10 @@ class Store:
         sql = "SELECT name, at, run_id FROM repo_attempts WHERE project_slug = ? ORDER BY id"
         return [Attempt(n, parse_stamp(at), r) for n, at, r in self._rows(sql, (slug,))]
 
+    def orgs(self) -> list[str]:
+        """The orgs projects name (not the config's, which projects that name none use)."""
+        return [row[0] for row in self._rows("SELECT DISTINCT org FROM projects WHERE org IS NOT NULL")]
+
     def repo_links(self) -> dict[str, tuple[str, str]]:
         """Lower-cased `owner/name` -> (slug, repo_source): GitHub names are case-insensitive."""
         sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"

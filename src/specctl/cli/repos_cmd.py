@@ -86,7 +86,13 @@ def list_repos_cmd(
     out = rt.output
     with out.progress(None, "Listing repos") as bar:
         listing = list_repos(
-            store, github, owner=owner, limit=limit, linked=linked, on_page=lambda done, total: bar.advance()
+            store,
+            github,
+            owner=owner,
+            limit=limit,
+            linked=linked,
+            on_page=lambda done, total: bar.advance(),
+            org=rt.settings.org,
         )
     out.records(listing.rows, REPO_COLUMNS, title="Repos")
     for slug, repo in listing.unseen:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from specctl.config import AppCredential
 from specctl.errors import GITHUB_NOT_FOUND, GITHUB_UNAUTHORIZED, ConfigError, GitHubError
-from specctl.github.transport import TRIES, Transient, Transport, error, message
+from specctl.github.transport import OWNER, TRIES, Transient, Transport, error, message
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -37,7 +37,6 @@ INSTALL_EXTRA = "pip install 'specctl[app]'"
 FRESH_FOR = 5 * 60  # an installation token is reused until 5 minutes before it expires
 JWT_BACK = 60  # iat this far in the past, against clock drift (GitHub's advice)
 JWT_LIFE = 9 * 60  # exp after now: within GitHub's 10 minutes, with a minute to spare
-OWNER = "specctl.owner"  # request extension naming the owner when the path does not
 
 
 class Minted(NamedTuple):
@@ -218,9 +217,11 @@ class App:
         head = parts[0] if parts else ""
         if head == "app" or (len(parts) in (3, 4) and parts[-1] == "installation"):
             return None
+        if request.extensions.get(OWNER):
+            return str(request.extensions[OWNER])
         if head in ("orgs", "repos", "users") and len(parts) > 1:
             return parts[1]
-        return str(request.extensions.get(OWNER) or self.org)
+        return self.org
 
     # -- tokens -----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, Protocol
 
 from specctl._httpx import httpx
 from specctl.errors import GITHUB_REPO_NAME_TAKEN, GITHUB_UNAVAILABLE, GitHubError
-from specctl.github.transport import TRIES, Transient, Transport, describe, error
+from specctl.github.transport import OWNER, TRIES, Transient, Transport, describe, error
 
 PER_PAGE = 100
 _SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -79,7 +79,6 @@ class RepoCalls:
     http: Transport
     concurrency: int
     suffix: Callable[[], str]
-    app: object | None  # the GitHub App, when acting as one
 
     def get_repo(self, owner: str, name: str) -> Repo | None:
         """The repo with GitHub's canonical `full_name`; None when absent or invisible (404)."""
@@ -150,18 +149,19 @@ class RepoCalls:
         limit: int | None = None,
         on_page: Callable[[int, int | None], None] | None = None,
     ) -> list[Repo]:
-        """Every repo the token reaches (`/user/repos`; as an app, the default org's
-        installation's: `/installation/repositories`), or one owner's (org, else user).
+        """Every repo the token reaches (`/user/repos`), or one owner's (org, else user).
 
         Follows the Link header as given; once `rel="last"` is known, the remaining pages are
         built from it (only `page` changed) and fetched `concurrency` at a time.
         `on_page(pages_done, pages_total)` reports progress.
         """
-        mine = "installation/repositories" if self.app is not None else "user/repos"
-        first = f"orgs/{owner}/repos" if owner else mine
-        response = self.http.get(first, params={"per_page": PER_PAGE})
+        first = f"orgs/{owner}/repos" if owner else "user/repos"
+        # Each page names the owner: its Link URLs (/organizations/{id}/repos) do not, and as
+        # an app, the owner decides which installation's token the page is asked with.
+        ext = {OWNER: owner} if owner else {}
+        response = self.http.get(first, params={"per_page": PER_PAGE}, extensions=ext)
         if owner and response.status_code == 404:
-            response = self.http.get(f"users/{owner}/repos", params={"per_page": PER_PAGE})
+            response = self.http.get(f"users/{owner}/repos", params={"per_page": PER_PAGE}, extensions=ext)
         repos = self._page(response, f"repos of {owner}" if owner else "your repos")
         last = response.links.get("last", {}).get("url")
         total = _page_number(last) if last else None
@@ -173,7 +173,8 @@ class RepoCalls:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-                for done, page in enumerate(pool.map(self._get_page, urls), 2):
+                pages = pool.map(lambda url: self._get_page(url, ext), urls)
+                for done, page in enumerate(pages, 2):
                     repos.extend(page)
                     if on_page:
                         on_page(done, total)
@@ -181,7 +182,7 @@ class RepoCalls:
             next_url = response.links.get("next", {}).get("url")
             done = 1
             while next_url and (limit is None or len(repos) < limit):
-                response = self.http.get(self.http.same_origin(next_url))
+                response = self.http.get(self.http.same_origin(next_url), extensions=ext)
                 repos.extend(self._page(response, "the next page"))
                 next_url = response.links.get("next", {}).get("url")
                 done += 1
@@ -189,15 +190,13 @@ class RepoCalls:
                     on_page(done, total)
         return repos if limit is None else repos[:limit]
 
-    def _get_page(self, url: str) -> list[Repo]:
-        return self._page(self.http.get(self.http.same_origin(url)), "a page of repos")
+    def _get_page(self, url: str, ext: dict[str, str]) -> list[Repo]:
+        return self._page(self.http.get(self.http.same_origin(url), extensions=ext), "a page of repos")
 
     def _page(self, response: httpx.Response, what: str) -> list[Repo]:
         if response.status_code != 200:
             raise error(response, what)
-        data = response.json()
-        items = data.get("repositories", []) if isinstance(data, dict) else data  # an installation's
-        return [Repo.from_api(item) for item in items]
+        return [Repo.from_api(item) for item in response.json()]
 
 
 def _page_number(url: str) -> int | None:

@@ -27,6 +27,8 @@ from specctl.errors import (
     GitHubError,
 )
 
+OWNER = "specctl.owner"  # request extension: whose installation a request is for, when its URL
+# does not say (a Link to /organizations/{id}/repos); the app's auth hook reads it
 TRIES = 3  # reads: tries in all; creates: POSTs with an unknown outcome, per project per run
 RATE_LIMIT_TRIES = 3
 
