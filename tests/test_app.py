@@ -258,7 +258,7 @@ def test_an_installation_token_reaches_only_its_org(app_double, key_path, tmp_pa
     gh.create_org_repo("client-org", "two")  # through client-org's own installation
     assert app_double.created == [f"{ORG}/one", "client-org/two"]
     assert sorted(app_double.mints) == sorted(app_double.installations)
-    assert {s.authorization for s in app_double.requests("POST", "/repos$")}.__len__() == 2
+    assert len({s.authorization for s in app_double.requests("POST", "/repos$")}) == 2  # one token each
 
 
 def test_a_cache_file_others_can_read_is_not_trusted(app_double, key_path, tmp_path):
