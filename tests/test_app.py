@@ -282,3 +282,14 @@ def test_the_pat_path_is_unchanged_and_imports_no_app_code(double, tmp_path):
     gh.create_org_repo(ORG, "one")
     assert gh.app is None
     assert double.requests("POST")[0].authorization == f"Bearer {TOKEN}"
+
+
+def test_installation_tokens_and_jwts_are_registered_secrets(app_double, key_path, tmp_path):
+    from specctl.errors import redact
+
+    connect(app_double, key_path, tmp_path / "cache").create_org_repo(ORG, "one")
+    token = next(t for t, info in app_double.tokens.items() if info.installation is not None)
+    jwt = next(s.authorization for s in app_double.seen if s.path.startswith("/app")).split(" ", 1)[1]
+    assert token not in redact(f"echoed {token}")
+    assert jwt not in redact(f"echoed {jwt}")
+    assert token not in GitHubError("GITHUB_UNAVAILABLE", f"proxy said {token}").message

@@ -30,7 +30,7 @@ def add(*slugs):
 
 
 def cache_files(isolated):
-    return sorted(p for p in (isolated / "cache").rglob("*") if p.is_file())
+    return sorted(p for p in (isolated / "home" / ".cache").rglob("*") if p.is_file())
 
 
 def test_approve_through_the_app_then_a_second_run_reuses_the_cached_token(app_env, isolated):
@@ -179,7 +179,7 @@ def test_canary_key_and_tokens_appear_nowhere_but_the_cache(app_env, isolated):
     for result in outputs:
         for canary in canaries:
             assert canary not in result.stdout + result.stderr
-    cache_dir, key = isolated / "cache", isolated / "keys" / "app.pem"
+    cache_dir, key = isolated / "home" / ".cache", isolated / "keys" / "app.pem"
     for path in isolated.rglob("*"):
         if path.is_file() and cache_dir not in path.parents and path != key:
             data = path.read_bytes()

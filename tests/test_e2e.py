@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ORG, TOKEN
 from e2e import as_json, specctl, start, tsv
-from specctl.store import Store
+from specctl.store import open_store
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def test_approve_creates_private_repos_and_reports_json(github_env, db_path):
     assert post.body == {"name": "acme", "description": "", "private": True, "auto_init": False}
     assert post.authorization == f"Bearer {TOKEN}"
     assert post.user_agent.startswith("specctl/")
-    assert Store.open(db_path).require("acme").repo_source == "auto"
+    assert open_store(db_path).require("acme").repo_source == "auto"
 
 
 def test_batch_of_mixed_outcomes_reports_all_and_exits_with_the_highest_code(github_env):
@@ -78,7 +78,7 @@ def test_dry_run_changes_nothing_and_sends_no_post(github_env, db_path):
     assert doc["results"][0]["action"] == "created"
     assert doc["results"][0]["spec_status"] == "review"
     assert github_env.requests("POST") == []
-    assert Store.open(db_path).require("acme").spec_status == "interviewing"
+    assert open_store(db_path).require("acme").spec_status == "interviewing"
 
 
 def test_killed_after_github_created_the_repo_is_adopted_on_rerun(github_env, db_path):
@@ -91,7 +91,7 @@ def test_killed_after_github_created_the_repo_is_adopted_on_rerun(github_env, db
     assert github_env.created == [f"{ORG}/acme"]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert Store.open(db_path).require("acme").github_repo is None  # the store never heard back
+    assert open_store(db_path).require("acme").github_repo is None  # the store never heard back
     rerun = specctl("approve", "acme")
     assert rerun.exit_code == 0
     assert tsv(rerun.stdout) == [["acme", "review", f"{ORG}/acme", "adopted"]]
@@ -107,7 +107,7 @@ def test_processes_racing_on_the_same_slugs_make_one_repo_each(github_env, db_pa
     codes = [p.wait(timeout=120) for p in procs]
     assert codes == [0, 0, 0, 0]
     assert sorted(github_env.created) == sorted(f"{ORG}/{s}" for s in slugs)
-    store = Store.open(db_path)
+    store = open_store(db_path)
     assert [store.require(s).github_repo for s in slugs] == [f"{ORG}/{s}" for s in slugs]
 
 

@@ -4,9 +4,11 @@ sixth `projects` column, `show`, and the migration that adds the column to older
 import json
 import sqlite3
 
+import pytest
+
 from conftest import ORG, file_hash
 from specctl.migrations import migrate
-from specctl.store import Store
+from specctl.store import open_store
 
 
 def test_add_org_is_stored_and_listed_as_the_sixth_column(cli):
@@ -42,16 +44,16 @@ def test_a_bad_org_is_exit_2_and_creates_no_store(cli, db_path):
 def test_a_store_from_before_the_org_column_opens_with_the_config_org(cli, db_path):
     db_path.parent.mkdir(parents=True)
     conn = sqlite3.connect(db_path, isolation_level=None)
-    migrate(conn, upto=3)
+    migrate(conn, upto=4)  # the last before the org column
     conn.execute(
         "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) "
         "VALUES ('old', 'Old', '', 'review', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
     )
     conn.close()
-    assert Store.open(db_path).require("old").org is None  # names none
+    assert open_store(db_path).require("old").org is None  # names none
     assert cli("projects").stdout == f"old\treview\t\t\tOld\t{ORG}\n"
     names = [r[0] for r in sqlite3.connect(db_path).execute("SELECT name FROM _migrations")]
-    assert "m004_project_org" in names
+    assert "m005_project_org" in names
 
 
 # -- approve in the project's org ----------------------------------------------------------
@@ -89,3 +91,59 @@ def test_an_earlier_attempt_is_adopted_from_the_projects_org(store, double):
     )
     assert (result.action, result.repo) == ("adopted", "acme-inc/acme")
     assert double.requests("POST") == []
+
+
+# -- the org in the store, on both engines ---------------------------------------------------
+
+
+def test_the_store_keeps_a_projects_org_and_lists_the_orgs_named(store):
+    store.add(slug="acme", name="Acme", description="", status="interviewing", org="acme-inc")
+    store.add(slug="beta", name="Beta", description="", status="interviewing")
+    store.add(slug="gamma", name="Gamma", description="", status="interviewing", org="acme-inc")
+    assert (store.require("acme").org, store.require("beta").org) == ("acme-inc", None)
+    assert store.orgs() == ["acme-inc"]
+    assert store.require("beta").in_org(ORG).org == ORG
+
+
+def test_edit_org_only_while_there_is_no_repo(store):
+    from specctl.errors import BadInput
+    from specctl.projects import edit_project
+
+    store.add(slug="acme", name="Acme", description="", status="interviewing")
+    before, after = edit_project(store, "acme", org="acme-inc")
+    assert (before.org, after.org) == (None, "acme-inc")
+    assert store.events("acme")[-1].details == {"org": {"from": None, "to": "acme-inc"}}
+    store.set_manual_repo("acme", "acme-inc/portal")
+    with pytest.raises(BadInput, match=r"has its repo acme-inc/portal already; .*set-repo acme --clear"):
+        edit_project(store, "acme", org="other-org")
+    assert store.require("acme").org == "acme-inc"
+    with pytest.raises(BadInput, match="invalid --org"):
+        edit_project(store, "acme", org="-bad-")
+
+
+def test_edit_org_on_the_command_line(cli):
+    cli("add", "Acme", "--slug", "acme")
+    edited = cli("edit", "acme", "--org", "acme-inc")
+    assert edited.exit_code == 0
+    assert edited.stdout.split("\t")[5] == "acme-inc\n"
+    assert "org changed" in edited.stderr
+    cli("set-repo", "acme", "acme-inc/portal", "--no-verify")
+    refused = cli("edit", "acme", "--org", "other-org")
+    assert refused.exit_code == 2
+    assert "set-repo acme --clear" in refused.stderr
+
+
+def test_store_copy_keeps_the_org_both_ways(db_path, pg_url, clock):
+    from specctl.config import DatabaseURL
+    from specctl.store.copy import copy_store
+
+    sqlite_store = open_store(db_path, now=clock)
+    sqlite_store.add(slug="acme", name="Acme", description="", status="interviewing", org="acme-inc")
+    pg_store = open_store(DatabaseURL(pg_url), now=clock)
+    copy_store(sqlite_store, pg_store)
+    assert pg_store.require("acme").org == "acme-inc"
+    back = open_store(db_path.with_name("back.db"), now=clock)
+    copy_store(pg_store, back)
+    assert back.require("acme") == sqlite_store.require("acme")
+    for s in (sqlite_store, pg_store, back):
+        s.close()

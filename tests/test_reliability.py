@@ -11,7 +11,7 @@ import pytest
 
 from conftest import ORG, TOKEN
 from e2e import as_json, specctl, start, tsv
-from specctl.store import Store
+from specctl.store import open_store
 from test_github import NAME_TAKEN
 
 pytestmark = pytest.mark.slow
@@ -96,7 +96,7 @@ def test_fault_matrix(github_env, db_path, case, action, repo, code, needle, rep
     assert result.exit_code == 0  # the approval stands whatever GitHub did
     assert tsv(result.stdout) == [["acme", "review", repo, action]]
     assert len(github_env.created) == repos
-    project = Store.open(db_path).require("acme")
+    project = open_store(db_path).require("acme")
     assert (project.spec_status, project.github_repo or "") == ("review", repo)
     if code:
         assert f"{code}" in result.stderr
@@ -127,7 +127,7 @@ def test_killed_in_the_middle_of_a_batch_then_rerun(github_env, db_path):
     github_env.latency = 0
     rerun = specctl("approve", "--stdin", input="\n".join(slugs))
     assert rerun.exit_code == 0
-    store = Store.open(db_path)
+    store = open_store(db_path)
     assert all(store.require(s).spec_status == "review" for s in slugs)
     assert [store.require(s).github_repo for s in slugs] == [f"{ORG}/{s}" for s in slugs]
     assert sorted(github_env.created) == sorted(f"{ORG}/{s}" for s in slugs)  # no twins
@@ -142,7 +142,7 @@ def test_eight_processes_approving_the_same_forty_slugs(github_env, db_path):
     assert [p.returncode for p in procs] == [0] * 8, [err for _, err in outputs]
     assert not any("locked" in err for _, err in outputs)
     assert sorted(github_env.created) == sorted(f"{ORG}/{s}" for s in slugs)  # 40 repos, no twins
-    store = Store.open(db_path)
+    store = open_store(db_path)
     assert [store.require(s).github_repo for s in slugs] == [f"{ORG}/{s}" for s in slugs]
     for slug in slugs:
         kinds = [e.kind for e in store.events(slug)]
@@ -162,7 +162,7 @@ def test_set_repo_racing_an_approve_wins(github_env, db_path):
     assert proc.returncode == 0
     assert tsv(out) == [["acme", "review", "client/portal", "skipped"]]
     assert "set meanwhile and kept" in err
-    project = Store.open(db_path).require("acme")
+    project = open_store(db_path).require("acme")
     assert (project.github_repo, project.repo_source) == ("client/portal", "manual")
 
 
@@ -192,5 +192,5 @@ def test_the_token_never_leaks(github_env, db_path, isolated):
     for path in (db_path, db_path.with_name(db_path.name + "-wal")):
         if path.exists():
             assert TOKEN.encode() not in path.read_bytes()
-    assert all(TOKEN not in str(e) for s in ("acme", "beta", "gamma") for e in Store.open(db_path).events(s))
+    assert all(TOKEN not in str(e) for s in ("acme", "beta", "gamma") for e in open_store(db_path).events(s))
     assert github_env.requests()[0].authorization == f"Bearer {TOKEN}"  # it was really used

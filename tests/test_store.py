@@ -1,3 +1,4 @@
+import os
 import sqlite3
 from pathlib import Path
 
@@ -5,7 +6,7 @@ import pytest
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError
 from specctl.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
-from specctl.store import Store
+from specctl.store import open_store, os_actor
 
 
 def add(store, slug="acme", status="interviewing"):
@@ -22,13 +23,13 @@ def test_add_and_get(store):
 
 def test_store_file_and_parent_folders_are_created_on_first_write(tmp_path):
     path = tmp_path / "deep" / "er" / "s.db"
-    Store.open(path).close()
+    open_store(path).close()
     assert path.exists()
 
 
 def test_missing_store_reads_as_empty_without_creating_a_file(tmp_path):
     path = tmp_path / "none" / "s.db"
-    store = Store.open(path, create=False)
+    store = open_store(path, create=False)
     assert list(store.projects()) == []
     assert not path.exists()
     assert not path.parent.exists()
@@ -43,6 +44,41 @@ def test_duplicate_slug_is_bad_input(store):
 def test_require_unknown_is_not_found(store):
     with pytest.raises(ProjectNotFound, match="no project 'nope'"):
         store.require("nope")
+
+
+def test_unknown_slug_suggests_a_unique_prefix_or_one_edit_away(store):
+    for slug in ("acme-portal", "acme-shop", "beta"):
+        add(store, slug)
+    with pytest.raises(ProjectNotFound, match="did you mean beta"):
+        store.require("betta")
+    with pytest.raises(ProjectNotFound, match="did you mean acme-shop"):
+        store.require("acme-s")
+    with pytest.raises(ProjectNotFound, match="projects` lists them"):
+        store.require("acme")  # a prefix of two: no guess
+
+
+def test_named_finds_projects_by_name_ignoring_case_and_blanks(store):
+    add(store, "acme")
+    assert store.named("  ACME ") == ["acme"]
+    assert store.named("Beta") == []
+
+
+def test_edit_changes_name_and_description_with_one_event(store):
+    add(store)
+    before, after = store.edit("acme", {"name": "Acme Two", "description": "d"})
+    assert (before.name, after.name, after.description) == ("Acme", "Acme Two", "d")
+    assert store.events("acme")[-1].details == {"name": {"from": "Acme", "to": "Acme Two"}}
+    store.edit("acme", {"name": "Acme Two"})  # no change: no event
+    assert len(store.events("acme")) == 2
+
+
+def test_one_repo_belongs_to_one_project(store):
+    add(store, "acme")
+    add(store, "beta")
+    store.set_manual_repo("acme", "client/portal")
+    with pytest.raises(BadInput, match="already the repo of acme"):
+        store.set_manual_repo("beta", "Client/Portal")
+    assert store.require("beta").github_repo is None
 
 
 def test_set_status_is_compare_and_set(store):
@@ -74,6 +110,22 @@ def test_attempts_are_recorded_only_while_the_project_has_no_repo(store):
     assert store.attempts("acme") == []  # after --clear they no longer speak for the project
 
 
+def test_events_record_who_acted(store, monkeypatch):
+    monkeypatch.setenv("USER", "ada")
+    store.actor = os_actor()
+    add(store)
+    store.actor = "octocat"  # the workflow's choice once GitHub said who the token is
+    store.add_event("acme", "repo_adopted", {"repo": "org/acme"})
+    host = os.uname().nodename
+    assert [e.actor for e in store.events("acme")] == [f"ada@{host}", "octocat"]
+
+
+def test_the_os_actor_is_user_at_host(monkeypatch):
+    monkeypatch.delenv("USER", raising=False)
+    monkeypatch.setenv("LOGNAME", "grace")
+    assert os_actor() == f"grace@{os.uname().nodename}"
+
+
 def test_projects_filters(store):
     add(store, "a")
     add(store, "b", status="review")
@@ -91,7 +143,14 @@ def test_repo_links_are_case_insensitive(store):
     assert store.repo_links() == {"client/portal": ("acme", "manual")}
 
 
-def test_new_store_uses_wal_and_records_migrations(store, db_path):
+@pytest.fixture
+def sqlite_store(db_path, clock):
+    s = open_store(db_path, now=clock)
+    yield s
+    s.close()
+
+
+def test_new_store_uses_wal_and_records_migrations(sqlite_store, db_path):
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY name")]
@@ -99,9 +158,9 @@ def test_new_store_uses_wal_and_records_migrations(store, db_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
-def test_commits_are_synced_to_disk_in_full(store):
+def test_commits_are_synced_to_disk_in_full(sqlite_store):
     """A power cut must not lose the record of a repo being created (NORMAL could, in WAL)."""
-    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert sqlite_store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
 def test_a_store_made_by_migration_1_opens_in_this_version_without_loss(tmp_path):
@@ -114,37 +173,37 @@ def test_a_store_made_by_migration_1_opens_in_this_version_without_loss(tmp_path
     )
     conn.execute("INSERT INTO events (at, project_slug, kind, details) VALUES ('t', 'old', 'x', '{}')")
     conn.close()
-    store = Store.open(path)
+    store = open_store(path)
     project = store.require("old")
     assert (project.name, project.github_repo, project.repo_source) == ("Old", "o/old", "manual")
-    assert [e.kind for e in store.events("old")] == ["x"]
+    assert [(e.kind, e.actor) for e in store.events("old")] == [("x", None)]  # who: not known then
     assert store.attempts("old") == []  # migration 2's table exists now
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_store_from_a_newer_specctl_is_refused_untouched(tmp_path):
     path = tmp_path / "new.db"
-    Store.open(path).close()
+    open_store(path).close()
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.commit()
     conn.close()
     before = path.read_bytes()
     with pytest.raises(StoreError, match="newer specctl"):
-        Store.open(path)
+        open_store(path)
     assert path.read_bytes() == before
 
 
 def test_directory_is_refused(tmp_path):
     with pytest.raises(StoreError, match="is a directory"):
-        Store.open(tmp_path)
+        open_store(tmp_path)
 
 
 def test_not_sqlite_is_refused_untouched(tmp_path):
     path = tmp_path / "notes.db"
     path.write_text("hello, this is not a database\n" * 100)
     with pytest.raises(StoreError, match="not a specctl store"):
-        Store.open(path)
+        open_store(path)
     assert path.read_text() == "hello, this is not a database\n" * 100
 
 
@@ -156,21 +215,21 @@ def test_someone_elses_sqlite_file_is_refused_untouched(tmp_path):
     conn.close()
     before = path.read_bytes()
     with pytest.raises(StoreError, match="not a specctl store"):
-        Store.open(path)
+        open_store(path)
     assert path.read_bytes() == before
 
 
 def test_locked_store_fails_after_the_busy_timeout(db_path):
-    Store.open(db_path).close()
+    open_store(db_path).close()
     holder = sqlite3.connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        store = Store.open(db_path, busy_timeout=0.1)
+        store = open_store(db_path, busy_timeout=0.1)
         with pytest.raises(StoreError, match="locked by another process"):
             add(store)
     finally:
         holder.execute("ROLLBACK")
-    assert Store.open(db_path).get("acme") is None
+    assert open_store(db_path).get("acme") is None
 
 
 def test_store_under_a_file_is_a_store_error(tmp_path: Path):
@@ -178,7 +237,7 @@ def test_store_under_a_file_is_a_store_error(tmp_path: Path):
     # where the folder should be does.
     (tmp_path / "file").write_text("x")
     with pytest.raises(StoreError, match="cannot create the folder"):
-        Store.open(tmp_path / "file" / "sub" / "s.db")
+        open_store(tmp_path / "file" / "sub" / "s.db")
 
 
 def test_concurrent_first_opens_migrate_once(tmp_path):
@@ -189,7 +248,7 @@ def test_concurrent_first_opens_migrate_once(tmp_path):
 
     def open_it():
         try:
-            Store.open(path).close()
+            open_store(path).close()
         except Exception as e:  # pragma: no cover - the assertion below shows it
             errors.append(e)
 
@@ -232,3 +291,11 @@ def test_an_older_and_a_newer_specctl_migrating_at_once(tmp_path):
         n for n, _ in MIGRATIONS
     ]
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_doctor_reports_an_sqlite_store_kind_path_and_schema(cli, db_path):
+    import json
+
+    assert cli("add", "A", "--slug", "a").exit_code == 0
+    checks = {c["name"]: c for c in json.loads(cli("--json", "doctor").stdout)["checks"]}
+    assert checks["store"]["detail"] == f"sqlite {db_path} opens, schema {SCHEMA_VERSION} (1 project)"

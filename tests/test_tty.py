@@ -74,3 +74,28 @@ def test_batches_and_listings_show_progress_on_a_terminal_only(github_env):
         piped = subprocess.run([specctl_bin(), *args], capture_output=True, text=True)
         assert not any(word in piped.stderr for word in ("Approving", "Listing repos", "Checking"))
         assert "\x1b[" not in piped.stderr + piped.stdout
+
+
+def test_the_suite_does_not_depend_on_the_callers_environment(tmp_path):
+    """The README's test command passes whatever the caller's environment: conftest pins what
+    the tests rely on. Run the terminal tests and the CLI tests under a hostile one."""
+    import sys
+    from pathlib import Path
+
+    home = tmp_path / "home"
+    config = home / ".config" / "specctl" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('org = "someone-elses-org"\norgz = 1\ntoken = "ghp_users-own"\n')
+    config.chmod(0o600)
+    hostile = {
+        "PATH": os.environ["PATH"], "HOME": str(home), "TERM": "dumb", "NO_COLOR": "1", "CI": "true",
+        "GITHUB_ACTIONS": "true", "FORCE_COLOR": "1", "COLUMNS": "40", "LANG": "C", "GH_TOKEN": "ghp_bogus",
+        "SPECCTL_ORG": "x", "TERMINAL_WIDTH": "30",
+    }  # fmt: skip
+    tests = Path(__file__).parent
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+         str(tests / "test_tty.py"), str(tests / "test_cli.py"), "-k", "not does_not_depend"],
+        capture_output=True, text=True, env=hostile, cwd=tests.parent, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]

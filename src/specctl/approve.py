@@ -29,7 +29,9 @@ from specctl.names import check_slug
 from specctl.store import Project, Store
 
 if TYPE_CHECKING:
-    from specctl.github import GitHub, Repo
+    from specctl.github import Created, GitHub, Repo
+    from specctl.provision import ProvisionResult
+    from specctl.repo_config import RepoConfig
 
 CLOCK_SKEW = timedelta(minutes=1)
 PAST_REVIEW = ("active", "complete")
@@ -51,6 +53,7 @@ class ApproveResult:
     approved_now: bool = False  # this run moved the spec from interviewing to review
     notes: list[str] = field(default_factory=list)  # what a person should know (dry-run, races)
     github_repo: str | None = None  # for dry-run: the repo it would create or adopt
+    provision: ProvisionResult | None = None  # with a [repo] table: the convergence after linking
 
     @property
     def repo(self) -> str | None:
@@ -66,7 +69,7 @@ class ApproveResult:
             "repo_source": p.repo_source if p else None,
             "action": self.action,
             "error": self.error.to_dict() if self.error else None,
-        }
+        } | ({"provision": self.provision.to_dict()} if self.provision else {})
 
 
 class LinkedMeanwhile(Exception):
@@ -131,6 +134,7 @@ class Approver:
         *,
         log: Callable[[dict[str, Any]], None] = lambda record: None,
         run_id: str | None = None,
+        repo: RepoConfig | None = None,
     ):
         self.store = store
         self._make_github = github
@@ -140,6 +144,7 @@ class Approver:
         self.options = options
         self.log = log
         self.run_id = run_id or _new_run_id()
+        self.repo = repo  # the [repo] table: create from its template, then converge to it
 
     def github(self) -> GitHub:
         """Built on first need (a batch of skips needs no token), and its failure remembered."""
@@ -163,6 +168,8 @@ class Approver:
             return ApproveResult(slug, "none", error=e, exit_code=e.exit_code)
         result = self._ensure_repo(project)
         result.approved_now = moved
+        if self.repo is not None:
+            result.provision = self._provision(result)
         ends_with_repo = result.action in ("created", "adopted", "skipped")  # also when predicted
         if self.options.require_repo and not ends_with_repo and result.exit_code == EXIT_OK:
             result.exit_code = EXIT_NO_REPO
@@ -202,7 +209,7 @@ class Approver:
             if earlier is not None:
                 repo, adopted = earlier, True
             else:
-                created = github.create_org_repo(org, slug, project.description, attempts)
+                created = self._create(github, org, slug, project.description, attempts)
                 repo, adopted = created.repo, created.adopted
         except GitHubError as e:
             return ApproveResult(slug, "failed", project, error=e) if dry_run else self._failed(project, e)
@@ -260,14 +267,45 @@ class Approver:
             result.notes.append(f"{taken.full_name} exists: a suffixed name {slug}-xxxx would be tried")
         return result
 
+    # -- provisioning (SPEC "Provisioning") ---------------------------------------------------
+
+    def _create(
+        self, github: GitHub, org: str, slug: str, description: str, attempts: StoreAttemptLog
+    ) -> Created:
+        template = self.repo.template if self.repo else None
+        if template:
+            return github.generate_repo(template, org, slug, description, attempts)
+        return github.create_org_repo(org, slug, description, attempts)
+
+    def _provision(self, result: ApproveResult) -> ProvisionResult:
+        """Converge the repo once it exists, `skipped` ones too (a re-run finishes the work);
+        only an `auto` repo, never a `manual` one. A failed step leaves the approval as it is."""
+        from specctl.provision import Provisioner, ProvisionResult
+
+        if result.project is None or result.action not in ("created", "adopted", "skipped"):
+            return ProvisionResult("none")
+        assert self.repo is not None
+        provisioner = Provisioner(
+            self.store, self.github, self.repo, dry_run=self.options.dry_run, log=self.log
+        )
+        if self.options.dry_run and result.project.github_repo is None:
+            return provisioner.predict_new()  # no repo to read yet
+        return provisioner.converge(result.project)
+
 
 def approve_all(
-    approver: Approver, slugs: Iterable[str], on_result: Callable[[ApproveResult], None] | None = None
+    approver: Approver,
+    slugs: Iterable[str],
+    on_result: Callable[[ApproveResult], None] | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> tuple[list[ApproveResult], int]:
     """Approve each slug once (duplicates dropped), all of them whatever fails; the exit code
-    is the highest of the per-slug codes."""
+    is the highest of the per-slug codes. `stop()` is asked between slugs (an interrupt): a slug
+    in hand is always finished, so the batch ends where a re-run picks it up."""
     results = []
     for slug in dict.fromkeys(slugs):
+        if stop():
+            break
         result = approver.approve(slug)
         results.append(result)
         if on_result:

@@ -57,7 +57,12 @@ def m003_indexes(db: Database) -> None:
     db.table("projects").create_index(["spec_status"])
 
 
-def m004_project_org(db: Database) -> None:
+def m004_event_actor(db: Database) -> None:
+    # Who acted (SPEC "The team store"): a GitHub login or `user@host`; NULL on older events.
+    db.table("events").add_column("actor", str)
+
+
+def m005_project_org(db: Database) -> None:
     # A project may name its own org (a client's); NULL names none: the config's org, so
     # existing projects keep theirs, whichever [env.NAME] first opens the upgraded store.
     db.table("projects").add_column("org", str)
@@ -67,7 +72,8 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("m001_projects_and_events", m001_projects_and_events),
     ("m002_repo_attempts", m002_repo_attempts),
     ("m003_indexes", m003_indexes),
-    ("m004_project_org", m004_project_org),
+    ("m004_event_actor", m004_event_actor),
+    ("m005_project_org", m005_project_org),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -15,11 +15,12 @@ from specctl.config import (
     Settings,
     Token,
     check_api_url,
+    parse_db,
     resolve,
     resolve_credential,
 )
 from specctl.output import Output
-from specctl.store import Clock, Store, utcnow
+from specctl.store import Clock, Store, open_store, utcnow
 
 if TYPE_CHECKING:
     from specctl.github import GitHub
@@ -54,6 +55,7 @@ class Runtime:
         self._store: Store | None = None
         self._github: GitHub | None = None
         self._app: App | None = None
+        self._others: list[Store] = []
 
     @cached_property
     def output(self) -> Output:
@@ -66,10 +68,18 @@ class Runtime:
     def store(self, *, create: bool = True) -> Store:
         """The store. `create=False` for every command but `add`: they read, or change projects
         that must already exist, so a missing store reads as empty and no file is left behind."""
-        if self._store is None or (create and self._store.path == ":memory:"):
+        if self._store is None or (create and self._store.where == ":memory:"):
             s = self.settings
-            self._store = Store.open(s.db, create=create, busy_timeout=s.busy_timeout, now=self.now)
+            self._store = open_store(s.db, create=create, busy_timeout=s.busy_timeout, now=self.now)
         return self._store
+
+    def other_store(self, setting: str, *, create: bool) -> Store:
+        """A store named on the command line (`store copy`), opened as the main one is and
+        closed with it."""
+        s = self.settings
+        store = open_store(parse_db(setting), create=create, busy_timeout=s.busy_timeout, now=self.now)
+        self._others.append(store)
+        return store
 
     def check_github_config(self) -> None:
         """Bad GitHub config is exit 2 before anything changes (SPEC "Configuration"); with
@@ -120,5 +130,6 @@ class Runtime:
         """Close the store (checkpointing its WAL) and the HTTP connections."""
         if self._github is not None:
             self._github.close()
-        if self._store is not None:
-            self._store.close()
+        for store in [self._store, *self._others]:
+            if store is not None:
+                store.close()

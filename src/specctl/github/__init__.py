@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from specctl._httpx import httpx
 from specctl.config import Token
 from specctl.github.account import AccountCalls
+from specctl.github.provisioning import ProvisioningCalls
 from specctl.github.repos import AttemptLog, Created, NoAttemptLog, Repo, RepoCalls, random_suffix
 from specctl.github.transport import Transport, http_client
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["AttemptLog", "Created", "GitHub", "NoAttemptLog", "Repo", "random_suffix"]
 
 
-class GitHub(RepoCalls, AccountCalls):
+class GitHub(RepoCalls, ProvisioningCalls, AccountCalls):
     def __init__(
         self,
         client: httpx.Client,

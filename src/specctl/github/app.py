@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from specctl.config import AppCredential
-from specctl.errors import GITHUB_NOT_FOUND, GITHUB_UNAUTHORIZED, ConfigError, GitHubError
+from specctl.errors import (
+    GITHUB_NOT_FOUND,
+    GITHUB_UNAUTHORIZED,
+    ConfigError,
+    GitHubError,
+    register_secret,
+)
 from specctl.github.transport import OWNER, TRIES, Transient, Transport, error, message
 
 if TYPE_CHECKING:
@@ -232,6 +238,7 @@ class App:
             if minted is None:
                 minted = self.cache.token(installation)
                 if minted is not None:
+                    register_secret(minted.token)  # whatever GitHub echoes back, never shown
                     self._from_cache.add(installation)
             if minted is None or minted.expires_at - FRESH_FOR <= self.clock():
                 minted = self._mint(installation, owner)
@@ -245,6 +252,7 @@ class App:
                 if self._key is None:
                     self._key = load_key(self.credential.key_path)
                 self._jwt = sign_jwt(self._key, self.credential.app_id, now), now + JWT_LIFE
+                register_secret(self._jwt[0])
             return self._jwt[0]
 
     def preflight(self) -> None:
@@ -284,6 +292,7 @@ class App:
         data = self._answer(response, f"installation {installation}", 201)
         expires = datetime.fromisoformat(str(data["expires_at"]).replace("Z", "+00:00"))
         minted = Minted(str(data["token"]), expires.astimezone(UTC).timestamp())
+        register_secret(minted.token)
         self.mints[installation] = self.mints.get(installation, 0) + 1
         self._from_cache.discard(installation)
         self.cache.save_token(installation, minted)

@@ -3,15 +3,28 @@ lookup) and list (Link pagination, pages fetched `concurrency` at a time)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
 from specctl._httpx import httpx
-from specctl.errors import GITHUB_REPO_NAME_TAKEN, GITHUB_UNAVAILABLE, GitHubError
-from specctl.github.transport import OWNER, TRIES, Transient, Transport, describe, error
+from specctl.errors import GITHUB_REPO_NAME_TAKEN, GITHUB_UNAVAILABLE, GitHubError, shown
+from specctl.github.transport import (
+    OWNER,
+    TRIES,
+    BadAnswer,
+    Transient,
+    Transport,
+    describe,
+    error,
+    json_body,
+    json_kind,
+)
 
 PER_PAGE = 100
+# GitHub's characters for logins (`_` in managed users' ones) and repository names
+_FULL_NAME = re.compile(r"[\w.-]+/[\w.-]+", re.ASCII)
 _SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -31,17 +44,23 @@ class Repo(NamedTuple):
     created_at: datetime | None
 
     @classmethod
-    def from_api(cls, data: dict[str, Any]) -> Repo:
-        created = data.get("created_at")
-        private = bool(data.get("private"))
+    def from_api(cls, data: Any) -> Repo:
+        """A repository object of GitHub's; BadAnswer when it is none (no usable full_name,
+        created_at not a date): whatever is stored or compared later is what it claims."""
+        if not isinstance(data, dict):
+            raise BadAnswer(f"{json_kind(data)} where a repository was expected")
+        full_name = data.get("full_name")
+        if not isinstance(full_name, str) or not _FULL_NAME.fullmatch(full_name):
+            raise BadAnswer(f"full_name is {_shown_json(full_name)}, not OWNER/NAME")
+        private = data.get("private") is True
         return cls(
-            full_name=data["full_name"],
-            name=data["name"],
+            full_name=full_name,
+            name=full_name.partition("/")[2],
             private=private,
-            visibility=data.get("visibility") or ("private" if private else "public"),
-            default_branch=data.get("default_branch"),
-            html_url=data.get("html_url"),
-            created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
+            visibility=_text(data.get("visibility")) or ("private" if private else "public"),
+            default_branch=_text(data.get("default_branch")),
+            html_url=_text(data.get("html_url")),
+            created_at=_created_at(data.get("created_at")),
         )
 
 
@@ -87,10 +106,16 @@ class RepoCalls:
             return None
         if response.status_code != 200:
             raise error(response, f"repo {owner}/{name}")
-        return Repo.from_api(response.json())
+        return _repo(response, f"repo {owner}/{name}")
 
     def create_org_repo(
-        self, org: str, name: str, description: str = "", attempts: AttemptLog | None = None
+        self,
+        org: str,
+        name: str,
+        description: str = "",
+        attempts: AttemptLog | None = None,
+        *,
+        post: Callable[[str], httpx.Response] | None = None,
     ) -> Created:
         """Create a private repo `org/name` (SPEC "approve" step 3).
 
@@ -98,6 +123,8 @@ class RepoCalls:
         retried. A 5xx, timeout or dropped connection leaves the outcome unknown: the name is
         looked up, and only when absent is it POSTed again, after a backoff, TRIES times at most.
         `attempts` records each POST before it is sent and says which existing repo is ours.
+        `post(name)` sends one create of `name` (default: POST /orgs/{org}/repos); the template
+        create sends its own request through this same loop, under the same rules.
         """
         log = attempts or NoAttemptLog()
         candidate, unknown_outcomes = name, 0
@@ -105,11 +132,13 @@ class RepoCalls:
             log.before_post(candidate)
             body = {"name": candidate, "description": description, "private": True, "auto_init": False}
             try:
-                response: httpx.Response | None = self.http.send("POST", f"orgs/{org}/repos", json=body)
+                response: httpx.Response | None = (
+                    post(candidate) if post else self.http.send("POST", f"orgs/{org}/repos", json=body)
+                )
             except Transient:
                 response = None
             if response is not None and response.status_code == 201:
-                return Created(Repo.from_api(response.json()), adopted=False)
+                return Created(_created_repo(response, f"{org}/{candidate}"), adopted=False)
             if response is not None and response.status_code < 500:
                 refused = error(response, f"org {org}")
                 if refused.code != GITHUB_REPO_NAME_TAKEN:
@@ -196,7 +225,54 @@ class RepoCalls:
     def _page(self, response: httpx.Response, what: str) -> list[Repo]:
         if response.status_code != 200:
             raise error(response, what)
-        return [Repo.from_api(item) for item in response.json()]
+        items = json_body(response, what)
+        if not isinstance(items, list):
+            raise BadAnswer(f"{json_kind(items)} where a list was expected", what, response.status_code)
+        try:
+            return [Repo.from_api(item) for item in items]
+        except BadAnswer as e:
+            raise BadAnswer(e.problem, what, response.status_code) from None
+
+
+def _repo(response: httpx.Response, what: str) -> Repo:
+    try:
+        return Repo.from_api(json_body(response, what))
+    except BadAnswer as e:
+        raise BadAnswer(e.problem, what, response.status_code) from None
+
+
+def _created_repo(response: httpx.Response, full_name: str) -> Repo:
+    """The 201's repo. A 201 says the repo was made, whatever its body: a garbled body is
+    reported so, and the next approve finds and adopts the repo by its name."""
+    try:
+        return Repo.from_api(json_body(response, full_name))
+    except BadAnswer as e:
+        raise GitHubError(
+            GITHUB_UNAVAILABLE,
+            f"{full_name} was most likely created, but GitHub's answer is not what specctl expects "
+            f"({e.problem}); run approve again to adopt it",
+            http_status=response.status_code,
+        ) from None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _created_at(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        created = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadAnswer(f"created_at is {_shown_json(value)}, not a date") from None
+    return created if created.tzinfo else created.replace(tzinfo=UTC)  # comparable with ours
+
+
+def _shown_json(value: Any) -> str:
+    return shown(value) if isinstance(value, str) else json_kind(value)
 
 
 def _page_number(url: str) -> int | None:

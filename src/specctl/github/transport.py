@@ -24,7 +24,9 @@ from specctl.errors import (
     GITHUB_UNAUTHORIZED,
     GITHUB_UNAVAILABLE,
     GITHUB_VALIDATION,
+    ConfigError,
     GitHubError,
+    redact,
 )
 
 OWNER = "specctl.owner"  # request extension: whose installation a request is for, when its URL
@@ -47,6 +49,20 @@ class Credentials(Protocol):
     def renew(self, request: httpx.Request) -> bool:
         """A 401 answered the request: True when a new token is worth one more try."""
         ...
+
+
+class BadAnswer(GitHubError):
+    """A 2xx answer that is not what the endpoint documents: HTML from a proxy, `{}`, a null or
+    mistyped field. `problem` says what is wrong, for callers that know more of the context."""
+
+    def __init__(self, problem: str, what: str = "", status: int | None = None):
+        where = f" for {what}" if what else ""
+        super().__init__(
+            GITHUB_UNAVAILABLE,
+            f"GitHub's answer{where} is not what specctl expects: {problem}",
+            http_status=status,
+        )
+        self.problem = problem
 
 
 class BearerAuth(httpx.Auth):
@@ -93,21 +109,30 @@ def http_client(
     hooks: dict[str, list[Callable[[httpx.Response], None]]] = {}
     if trace is not None:
         say = trace
-        hooks["response"] = [lambda r: say(f"{r.request.method} {r.request.url} -> {r.status_code}")]
-    return httpx.Client(
-        event_hooks=hooks,
-        # Plain http (loopback test doubles only) needs no TLS: skipping the certificate
-        # store saves ~45 ms a process; https always verifies.
-        verify=base.scheme == "https",
-        base_url=base,
-        auth=BearerAuth(credential, (base.scheme, base.host, base.port)),
-        headers={
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": f"specctl/{__version__}",
-        },
-        timeout=timeout,
-    )
+        hooks["response"] = [lambda r: say(redact(f"{r.request.method} {r.request.url} -> {r.status_code}"))]
+    try:
+        return httpx.Client(
+            event_hooks=hooks,
+            # Plain http (loopback test doubles only) needs no TLS: skipping the certificate
+            # store saves ~45 ms a process; https always verifies.
+            verify=base.scheme == "https",
+            # Proxies (HTTPS_PROXY, ALL_PROXY, ...) for https alone: https is tunnelled through
+            # them encrypted, plain http would hand the proxy the token in clear text.
+            trust_env=base.scheme == "https",
+            base_url=base,
+            auth=BearerAuth(credential, (base.scheme, base.host, base.port)),
+            headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+                "User-Agent": f"specctl/{__version__}",
+            },
+            timeout=timeout,
+        )
+    except (ImportError, ValueError):  # a proxy httpx can't use; its words would show the URL
+        raise ConfigError(
+            "the proxy set in HTTPS_PROXY or ALL_PROXY cannot be used: specctl takes http://, "
+            "https:// and (with the socksio package) socks5:// proxies"
+        ) from None
 
 
 class Transport:
@@ -244,12 +269,33 @@ def error(response: httpx.Response, what: str) -> GitHubError:
     return GitHubError(GITHUB_UNAVAILABLE, f"GitHub answered {describe(response)}", http_status=status)
 
 
-def json_object(response: httpx.Response) -> dict[str, Any]:
+def json_body(response: httpx.Response, what: str) -> Any:
+    """The answer's JSON; BadAnswer when it is not JSON (or nested past Python's recursion limit)."""
     try:
-        data = response.json()
-    except ValueError:
+        return response.json()
+    except (ValueError, RecursionError):
+        kind = response.headers.get("content-type", "").partition(";")[0] or "no content type"
+        raise BadAnswer(f"{kind}, not JSON", what, response.status_code) from None
+
+
+def json_dict(response: httpx.Response, what: str) -> dict[str, Any]:
+    data = json_body(response, what)
+    if not isinstance(data, dict):
+        raise BadAnswer(f"{json_kind(data)} where an object was expected", what, response.status_code)
+    return data
+
+
+def json_kind(value: object) -> str:
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number"}
+    return "null" if value is None else kinds.get(type(value), "a number")
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object, or {} when it is none (for reading error answers)."""
+    try:
+        return json_dict(response, "")
+    except BadAnswer:
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def message(response: httpx.Response) -> str:
@@ -261,15 +307,20 @@ def message(response: httpx.Response) -> str:
             parts.append(str(item["message"]))
         elif isinstance(item, str):
             parts.append(item)
-    text = ": ".join(parts)
+    text = redact(": ".join(parts))  # before the cut: a cut secret would not be found
     return " ".join(text.split())[:300]
 
 
 def name_taken(response: httpx.Response) -> bool:
+    """The create's `{field: "name", message: "name already exists…"}`, or the generate
+    endpoint's plain string "Could not clone: Name already exists on this account"."""
     return any(
-        isinstance(e, dict)
-        and e.get("field") == "name"
-        and "already exists" in str(e.get("message", "")).lower()
+        (
+            isinstance(e, dict)
+            and e.get("field") == "name"
+            and "already exists" in str(e.get("message", "")).lower()
+        )
+        or (isinstance(e, str) and "name already exists" in e.lower())
         for e in json_object(response).get("errors") or []
     )
 

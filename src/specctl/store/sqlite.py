@@ -1,4 +1,4 @@
-"""The local SQLite store: projects, their event history and repo-creation attempts.
+"""The SQLite store (the default): projects, their event history and repo-creation attempts.
 
 Knows no HTTP and no CLI. Every write is one short `BEGIN IMMEDIATE` transaction, so several
 specctl processes can share a store (WAL, busy timeout); rules live in the workflow, the store
@@ -8,73 +8,41 @@ offers compare-and-set updates that tell whether they applied.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from specctl.errors import BadInput, ProjectNotFound, StoreError, shown
-from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate
-
-STATUSES = ("interviewing", "review", "active", "complete")
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_stamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-# Rows are NamedTuples rather than dataclasses: a dataclass costs ~0.6 ms to define at every
-# start, a NamedTuple ~0.1 ms (measured), and these are immutable records of a row anyway.
-class Project(NamedTuple):
-    slug: str
-    name: str
-    description: str
-    spec_status: str
-    github_repo: str | None
-    repo_source: str | None  # "auto" or "manual" when github_repo is set
-    created_at: str
-    updated_at: str
-    org: str | None = None  # the org its repo goes to; None: the config's org
-
-    def to_dict(self) -> dict[str, Any]:
-        return self._asdict()
-
-    def in_org(self, default_org: str) -> Project:
-        """The project as shown and worked on: its own org, else the config's."""
-        return self if self.org else self._replace(org=default_org)
-
-
-class Event(NamedTuple):
-    at: str
-    kind: str
-    details: dict[str, Any]
-
-
-class Attempt(NamedTuple):
-    name: str
-    at: datetime
-    run_id: str
-
+from specctl.errors import BadInput, ProjectNotFound, StoreError
+from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate, schema_version
+from specctl.store.base import (
+    EDITABLE,
+    Attempt,
+    Clock,
+    Event,
+    Project,
+    ProjectCopy,
+    StoreInfo,
+    check_org_change,
+    not_found_message,
+    one_near_slug,
+    os_actor,
+    parse_stamp,
+    repo_taken_message,
+    stamp,
+    utcnow,
+)
 
 _PROJECT_COLUMNS = ", ".join(Project._fields)
 
 
-class Store:
+class SQLiteStore:
     def __init__(self, conn: sqlite3.Connection, path: Path | str, now: Clock = utcnow):
         self.conn = conn
         self.path = path
+        self.where = str(path)
         self.now = now
+        self.actor = os_actor()
 
     @classmethod
     def open(
@@ -84,7 +52,7 @@ class Store:
         create: bool = True,
         busy_timeout: float = 10.0,
         now: Clock = utcnow,
-    ) -> Store:
+    ) -> SQLiteStore:
         """Open (and migrate) the store at `path`. Without `create`, a missing store reads as
         empty and no file is made: listing projects must not leave files behind."""
         if path.is_dir():
@@ -106,7 +74,7 @@ class Store:
         return store
 
     @classmethod
-    def memory(cls, now: Clock = utcnow) -> Store:
+    def memory(cls, now: Clock = utcnow) -> SQLiteStore:
         store = cls(sqlite3.connect(":memory:", isolation_level=None), ":memory:", now)
         migrate(store.conn)
         return store
@@ -120,6 +88,14 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    def info(self) -> StoreInfo:
+        with self._errors():
+            return StoreInfo("sqlite", self.where, schema_version(self.conn))
+
+    def ping(self) -> None:
+        with self._errors():
+            self.conn.execute("SELECT 1").fetchone()
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -167,8 +143,21 @@ class Store:
     def require(self, slug: str) -> Project:
         project = self.get(slug)
         if project is None:
-            raise ProjectNotFound(f"no project {shown(slug)} in {self.path}; `specctl projects` lists them")
+            raise ProjectNotFound(not_found_message(slug, str(self.path), self.slug_like(slug)))
         return project
+
+    def slug_like(self, typo: str) -> str | None:
+        """A "did you mean" for a slug not found (see `one_near_slug`)."""
+        sql = "SELECT slug FROM projects WHERE substr(slug, 1, ?) = ? LIMIT 2"
+        prefixed = [slug for (slug,) in self._rows(sql, (len(typo), typo))] if typo else []
+        sql = "SELECT slug FROM projects WHERE length(slug) BETWEEN ? AND ?"
+        nearby = [slug for (slug,) in self._rows(sql, (len(typo) - 1, len(typo) + 1))]
+        return one_near_slug(typo, prefixed, nearby)
+
+    def named(self, name: str) -> list[str]:
+        """Slugs of the projects with this name, ignoring case and surrounding blanks."""
+        sql = "SELECT slug FROM projects WHERE lower(trim(name)) = lower(trim(?)) ORDER BY created_at, slug"
+        return [slug for (slug,) in self._rows(sql, (name,))]
 
     def projects(self, *, status: str | None = None, has_repo: bool | None = None) -> Iterator[Project]:
         """Projects by slug, streamed from the cursor (100,000 rows need not sit in memory)."""
@@ -186,8 +175,9 @@ class Store:
     def events(self, slug: str) -> list[Event]:
         import json  # here, not at the top: listing projects needs no JSON (start-up counts)
 
-        sql = "SELECT at, kind, details FROM events WHERE project_slug = ? ORDER BY id"
-        return [Event(at, kind, json.loads(details)) for at, kind, details in self._rows(sql, (slug,))]
+        sql = "SELECT at, kind, details, actor FROM events WHERE project_slug = ? ORDER BY id"
+        rows = self._rows(sql, (slug,))
+        return [Event(at, kind, json.loads(details), actor) for at, kind, details, actor in rows]
 
     def attempts(self, slug: str) -> list[Attempt]:
         sql = "SELECT name, at, run_id FROM repo_attempts WHERE project_slug = ? ORDER BY id"
@@ -201,6 +191,13 @@ class Store:
         """Lower-cased `owner/name` -> (slug, repo_source): GitHub names are case-insensitive."""
         sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
         return {repo.lower(): (slug, source) for repo, slug, source in self._rows(sql)}
+
+    def _holder(self, full_name: str, other_than: str) -> str | None:
+        """The project other than `other_than` linked to this repo, if any."""
+        sql = "SELECT slug FROM projects WHERE lower(github_repo) = lower(?) AND slug != ? LIMIT 1"
+        for (slug,) in self._rows(sql, (full_name, other_than)):
+            return str(slug)
+        return None
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -237,6 +234,23 @@ class Store:
                 self._event(db, slug, "status_changed", {"from": expected, "to": new}, at)
         return bool(changed)
 
+    def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]:
+        """Change a project's name, description or org; an event lists what changed (none: no event)."""
+        at = stamp(self.now())
+        with self._write() as db:
+            before = self.require(slug)
+            diff = {k: v for k, v in changes.items() if k in EDITABLE and getattr(before, k) != v}
+            check_org_change(before, diff)
+            if diff:
+                sets = ", ".join(f"{column} = ?" for column in diff)
+                db.execute(
+                    f"UPDATE projects SET {sets}, updated_at = ? WHERE slug = ?", (*diff.values(), at, slug)
+                )
+                details = {k: {"from": getattr(before, k), "to": v} for k, v in diff.items()}
+                self._event(db, slug, "project_edited", details, at)
+            after = self.require(slug)
+        return before, after
+
     def link_repo_if_unset(self, slug: str, full_name: str, *, kind: str, details: dict[str, Any]) -> bool:
         """Record an auto repo unless the project got one meanwhile (a manual set-repo wins)."""
         at = stamp(self.now())
@@ -257,6 +271,9 @@ class Store:
         at = stamp(self.now())
         with self._write() as db:
             before = self.require(slug)
+            holder = self._holder(full_name, slug) if full_name else None
+            if full_name and holder:  # checked inside the write lock: two set-repos can't both pass
+                raise BadInput(repo_taken_message(full_name, holder))
             source = "manual" if full_name else None
             db.execute(
                 "UPDATE projects SET github_repo = ?, repo_source = ?, updated_at = ? WHERE slug = ?",
@@ -286,12 +303,37 @@ class Store:
         with self._write() as db:
             self._event(db, slug, kind, details, stamp(self.now()))
 
-    @staticmethod
-    def _event(db: sqlite3.Connection, slug: str, kind: str, details: dict[str, Any], at: str) -> None:
+    def _event(self, db: sqlite3.Connection, slug: str, kind: str, details: dict[str, Any], at: str) -> None:
         import json
 
-        event = {"at": at, "project_slug": slug, "kind": kind, "details": json.dumps(details, sort_keys=True)}
+        event = {
+            "at": at,
+            "project_slug": slug,
+            "kind": kind,
+            "details": json.dumps(details, sort_keys=True),
+            "actor": self.actor,
+        }
         _insert(db, "events", event)
+
+    def insert_copies(self, copies: list[ProjectCopy]) -> None:
+        import json
+
+        with self._write() as db:
+            for project, events, attempts in copies:
+                if self.get(project.slug) is not None:
+                    raise BadInput(f"{self.where} has a project {project.slug} already; nothing was copied")
+                _insert(db, "projects", project.to_dict())
+                db.executemany(
+                    "INSERT INTO events (at, project_slug, kind, details, actor) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (e.at, project.slug, e.kind, json.dumps(e.details, sort_keys=True), e.actor)
+                        for e in events
+                    ],
+                )
+                db.executemany(
+                    "INSERT INTO repo_attempts (project_slug, name, at, run_id) VALUES (?, ?, ?, ?)",
+                    [(project.slug, a.name, stamp(a.at), a.run_id) for a in attempts],
+                )
 
 
 def _insert(conn: sqlite3.Connection, table: str, record: dict[str, Any]) -> None:

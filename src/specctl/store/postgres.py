@@ -1,0 +1,487 @@
+"""The team store on PostgreSQL (psycopg 3): the methods of the SQLite store, with one meaning.
+
+Imported only for a `postgresql://` URL, so SQLite commands never load psycopg (~125 ms).
+The connection runs in autocommit: a read is one statement, every write one short explicit
+transaction, so nothing stays open across an HTTP request and no other admin waits on us.
+Rows that a write reads before it decides are locked (`FOR UPDATE`), as SQLite's
+`BEGIN IMMEDIATE` locks the whole file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import Jsonb
+
+from specctl.config import DatabaseURL
+from specctl.errors import BadInput, ConfigError, ProjectNotFound, StoreError
+from specctl.store.base import (
+    EDITABLE,
+    Attempt,
+    Clock,
+    Event,
+    Project,
+    ProjectCopy,
+    StoreInfo,
+    check_org_change,
+    not_found_message,
+    one_near_slug,
+    os_actor,
+    parse_stamp,
+    repo_taken_message,
+    stamp,
+    utcnow,
+)
+
+# Named migrations, applied in order and recorded in specctl_migrations. Never edit one that
+# has shipped: add a new one.
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "m001_projects_events_attempts",
+        """
+        CREATE TABLE projects (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            slug text NOT NULL UNIQUE,
+            name text NOT NULL,
+            description text NOT NULL,
+            spec_status text NOT NULL,
+            github_repo text,
+            repo_source text,
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL
+        );
+        CREATE INDEX projects_spec_status ON projects (spec_status);
+        CREATE TABLE events (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at timestamptz NOT NULL,
+            project_slug text NOT NULL REFERENCES projects (slug),
+            kind text NOT NULL,
+            details jsonb NOT NULL,
+            actor text
+        );
+        CREATE INDEX events_project_slug_id ON events (project_slug, id);
+        CREATE TABLE repo_attempts (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            project_slug text NOT NULL REFERENCES projects (slug),
+            name text NOT NULL,
+            at timestamptz NOT NULL,
+            run_id text NOT NULL
+        );
+        CREATE INDEX repo_attempts_project_slug ON repo_attempts (project_slug);
+        """,
+    ),
+    # A project may name its own org (a client's); NULL names none: the config's org.
+    ("m002_project_org", "ALTER TABLE projects ADD COLUMN org text;"),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+# Any constant will do: it names the lock that serializes first use across processes.
+MIGRATION_LOCK = 0x5EC7C71_0001
+CONNECT_TIMEOUT = 10  # seconds; libpq's default is to wait for ever
+
+_PROJECT_COLUMNS = ", ".join(Project._fields)
+
+
+class NewerSchema(Exception):
+    def __init__(self, found: int):
+        super().__init__(found)
+        self.found = found
+
+
+class NotOurs(Exception):
+    """A database with tables of its own and no specctl schema."""
+
+
+class PostgresStore:
+    def __init__(self, conn: psycopg.Connection[Any], url: DatabaseURL, now: Clock = utcnow):
+        self.conn = conn
+        self.url = url
+        self.where = str(url)  # the password masked
+        self.host = describe_host(url)
+        self.now = now
+        self.actor = os_actor()
+
+    @classmethod
+    def open(cls, url: DatabaseURL, *, now: Clock = utcnow) -> PostgresStore:
+        """Connect and migrate. The database must exist; its tables are made on first use."""
+        params = _params(url)
+        options: dict[str, Any] = {"autocommit": True, "application_name": "specctl"}
+        if "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT"):
+            options["connect_timeout"] = CONNECT_TIMEOUT
+        try:
+            conn = psycopg.connect(url.url, **options)
+        except psycopg.Error as e:
+            raise StoreError(f"cannot reach the store at {describe_host(url)}: {_reason(e, url)}") from None
+        store = cls(conn, url, now)
+        with store._errors():
+            migrate(conn)
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def info(self) -> StoreInfo:
+        with self._errors():
+            applied = applied_migrations(self.conn) or []
+        number = self.conn.info.server_version  # e.g. 150004 for 15.4
+        return StoreInfo("postgresql", self.where, len(applied), f"{number // 10000}.{number % 10000}")
+
+    def ping(self) -> None:
+        with self._errors():
+            self.conn.execute("SELECT 1").fetchone()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn psycopg's failures into one StoreError naming the host, never the password."""
+        try:
+            yield
+        except NewerSchema as e:
+            raise StoreError(
+                f"store {self.where} was written by a newer specctl (schema {e.found}, this one "
+                f"knows {SCHEMA_VERSION}); upgrade specctl"
+            ) from None
+        except NotOurs:
+            raise StoreError(
+                f"{self.where} has tables of its own and is not a specctl store; "
+                "give specctl an empty database"
+            ) from None
+        except psycopg.Error as e:
+            if self.conn.broken or self.conn.closed:
+                raise StoreError(
+                    f"lost the connection to the store at {self.host}: {_reason(e, self.url)}"
+                ) from None
+            raise StoreError(f"store at {self.host}: {_reason(e, self.url)}") from None
+
+    @contextmanager
+    def _write(self) -> Iterator[psycopg.Connection[Any]]:
+        """One short transaction; it commits on leaving, or rolls back on any error."""
+        with self._errors(), self.conn.transaction():
+            yield self.conn
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._errors():
+            return self.conn.execute(sql, params).fetchall()
+
+    def _stamp_now(self) -> datetime:
+        return self.now().astimezone(UTC).replace(microsecond=0)  # as the SQLite store keeps it
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(self, slug: str) -> Project | None:
+        for row in self._rows(f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE slug = %s", (slug,)):
+            return _project(row)
+        return None
+
+    def require(self, slug: str) -> Project:
+        project = self.get(slug)
+        if project is None:
+            raise ProjectNotFound(not_found_message(slug, self.where, self.slug_like(slug)))
+        return project
+
+    def slug_like(self, typo: str) -> str | None:
+        """A "did you mean" for a slug not found (see `one_near_slug`)."""
+        sql = "SELECT slug FROM projects WHERE substr(slug, 1, %s) = %s LIMIT 2"
+        prefixed = [slug for (slug,) in self._rows(sql, (len(typo), typo))] if typo else []
+        sql = "SELECT slug FROM projects WHERE length(slug) BETWEEN %s AND %s"
+        nearby = [slug for (slug,) in self._rows(sql, (len(typo) - 1, len(typo) + 1))]
+        return one_near_slug(typo, prefixed, nearby)
+
+    def named(self, name: str) -> list[str]:
+        """Slugs of the projects with this name, ignoring case and surrounding blanks."""
+        sql = (
+            "SELECT slug FROM projects WHERE lower(trim(name)) = lower(trim(%s)) "
+            'ORDER BY created_at, slug COLLATE "C"'
+        )
+        return [slug for (slug,) in self._rows(sql, (name,))]
+
+    def projects(self, *, status: str | None = None, has_repo: bool | None = None) -> Iterator[Project]:
+        where, params = [], []
+        if status is not None:
+            where.append("spec_status = %s")
+            params.append(status)
+        if has_repo is not None:
+            where.append(f"github_repo IS {'NOT ' if has_repo else ''}NULL")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        sql = f'SELECT {_PROJECT_COLUMNS} FROM projects{clause} ORDER BY slug COLLATE "C"'
+        for row in self._rows(sql, tuple(params)):
+            yield _project(row)
+
+    def events(self, slug: str) -> list[Event]:
+        sql = "SELECT at, kind, details, actor FROM events WHERE project_slug = %s ORDER BY id"
+        rows = self._rows(sql, (slug,))
+        return [Event(stamp(at), kind, details, actor) for at, kind, details, actor in rows]
+
+    def attempts(self, slug: str) -> list[Attempt]:
+        sql = "SELECT name, at, run_id FROM repo_attempts WHERE project_slug = %s ORDER BY id"
+        return [Attempt(n, at.astimezone(UTC), r) for n, at, r in self._rows(sql, (slug,))]
+
+    def orgs(self) -> list[str]:
+        return [row[0] for row in self._rows("SELECT DISTINCT org FROM projects WHERE org IS NOT NULL")]
+
+    def repo_links(self) -> dict[str, tuple[str, str]]:
+        sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
+        return {repo.lower(): (slug, source) for repo, slug, source in self._rows(sql)}
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def add(self, *, slug: str, name: str, description: str, status: str, org: str | None = None) -> Project:
+        at = self._stamp_now()
+        with self._write() as db:
+            inserted = db.execute(
+                "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at, org) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (slug) DO NOTHING",
+                (slug, name, description, status, at, at, org),
+            ).rowcount
+            if not inserted:
+                raise BadInput(f"a project with slug {slug} already exists; choose another --slug")
+            added = {"name": name, "spec_status": status} | ({"org": org} if org else {})
+            self._event(db, slug, "project_added", added, at)
+        return self.require(slug)
+
+    def set_status(self, slug: str, *, expected: str, new: str) -> bool:
+        """Compare-and-set: move `slug` from `expected` to `new`; False if it was not `expected`."""
+        at = self._stamp_now()
+        with self._write() as db:
+            changed = db.execute(
+                "UPDATE projects SET spec_status = %s, updated_at = %s WHERE slug = %s AND spec_status = %s",
+                (new, at, slug, expected),
+            ).rowcount
+            if changed:
+                self._event(db, slug, "status_changed", {"from": expected, "to": new}, at)
+        return bool(changed)
+
+    def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]:
+        """Change a project's name, description or org; an event lists what changed (none: no event)."""
+        at = self._stamp_now()
+        with self._write() as db:
+            before = self._locked(db, slug)
+            diff = {k: v for k, v in changes.items() if k in EDITABLE and getattr(before, k) != v}
+            check_org_change(before, diff)
+            if diff:
+                sets = ", ".join(f"{column} = %s" for column in diff)
+                db.execute(
+                    f"UPDATE projects SET {sets}, updated_at = %s WHERE slug = %s", (*diff.values(), at, slug)
+                )
+                details = {k: {"from": getattr(before, k), "to": v} for k, v in diff.items()}
+                self._event(db, slug, "project_edited", details, at)
+            after = self.require(slug)
+        return before, after
+
+    def link_repo_if_unset(self, slug: str, full_name: str, *, kind: str, details: dict[str, Any]) -> bool:
+        """Record an auto repo unless the project got one meanwhile (a manual set-repo wins)."""
+        at = self._stamp_now()
+        with self._write() as db:
+            changed = db.execute(
+                "UPDATE projects SET github_repo = %s, repo_source = 'auto', updated_at = %s "
+                "WHERE slug = %s AND github_repo IS NULL",
+                (full_name, at, slug),
+            ).rowcount
+            if changed:
+                self._event(db, slug, kind, {"repo": full_name, **details}, at)
+        return bool(changed)
+
+    def set_manual_repo(self, slug: str, full_name: str | None) -> tuple[Project, Project]:
+        """Set (or with None clear) the repo by hand; returns the project before and after."""
+        at = self._stamp_now()
+        with self._write() as db:
+            before = self._locked(db, slug)
+            if full_name:
+                # Two set-repos of one repo to two projects lock different rows: serialize them on
+                # the repo's name so the second sees the first's link.
+                db.execute("SELECT pg_advisory_xact_lock(hashtext(lower(%s)))", (full_name,))
+                holder = db.execute(
+                    "SELECT slug FROM projects WHERE lower(github_repo) = lower(%s) AND slug != %s LIMIT 1",
+                    (full_name, slug),
+                ).fetchone()
+                if holder is not None:
+                    raise BadInput(repo_taken_message(full_name, holder[0]))
+            source = "manual" if full_name else None
+            db.execute(
+                "UPDATE projects SET github_repo = %s, repo_source = %s, updated_at = %s WHERE slug = %s",
+                (full_name, source, at, slug),
+            )
+            # Earlier attempts no longer speak for this project (see the SQLite store).
+            db.execute("DELETE FROM repo_attempts WHERE project_slug = %s", (slug,))
+            if full_name:
+                self._event(db, slug, "repo_set", {"from": before.github_repo, "to": full_name}, at)
+            else:
+                self._event(db, slug, "repo_cleared", {"from": before.github_repo}, at)
+            after = self.require(slug)
+        return before, after
+
+    def record_attempt(self, slug: str, name: str, run_id: str) -> str | None:
+        """Record that `name` is about to be POSTed for `slug`, unless the project has a repo
+        by now: then record nothing and return that repo (checked and written atomically)."""
+        at = self._stamp_now()
+        with self._write() as db:
+            linked = self._locked(db, slug).github_repo
+            if linked is None:
+                db.execute(
+                    "INSERT INTO repo_attempts (project_slug, name, at, run_id) VALUES (%s, %s, %s, %s)",
+                    (slug, name, at, run_id),
+                )
+        return linked
+
+    def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
+        with self._write() as db:
+            self._event(db, slug, kind, details, self._stamp_now())
+
+    def insert_copies(self, copies: list[ProjectCopy]) -> None:
+        with self._write() as db:
+            for project, events, attempts in copies:
+                p = project
+                inserted = db.execute(
+                    f"INSERT INTO projects ({_PROJECT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (slug) DO NOTHING",
+                    (*p[:6], parse_stamp(p.created_at), parse_stamp(p.updated_at), p.org),
+                ).rowcount
+                if not inserted:
+                    raise BadInput(f"{self.where} has a project {p.slug} already; nothing was copied")
+                with db.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO events (at, project_slug, kind, details, actor) "
+                        "VALUES (%s, %s, %s, %s, %s)",
+                        [(parse_stamp(e.at), p.slug, e.kind, Jsonb(e.details), e.actor) for e in events],
+                    )
+                    cur.executemany(
+                        "INSERT INTO repo_attempts (project_slug, name, at, run_id) VALUES (%s, %s, %s, %s)",
+                        [(p.slug, a.name, a.at, a.run_id) for a in attempts],
+                    )
+
+    def _locked(self, db: psycopg.Connection[Any], slug: str) -> Project:
+        """The project's row, locked until the transaction ends."""
+        row = db.execute(
+            f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE slug = %s FOR UPDATE", (slug,)
+        ).fetchone()
+        if row is None:
+            self.require(slug)  # raises ProjectNotFound with the usual message
+        assert row is not None
+        return _project(row)
+
+    def _event(
+        self, db: psycopg.Connection[Any], slug: str, kind: str, details: dict[str, Any], at: datetime
+    ) -> None:
+        db.execute(
+            "INSERT INTO events (at, project_slug, kind, details, actor) VALUES (%s, %s, %s, %s, %s)",
+            (at, slug, kind, Jsonb(details), self.actor),
+        )
+
+
+def _project(row: tuple[Any, ...]) -> Project:
+    """A row as the SQLite store gives it: timestamps as `YYYY-MM-DDTHH:MM:SSZ` text."""
+    slug, name, description, spec_status, github_repo, repo_source, created_at, updated_at, org = row
+    return Project(
+        slug,
+        name,
+        description,
+        spec_status,
+        github_repo,
+        repo_source,
+        stamp(created_at),
+        stamp(updated_at),
+        org,
+    )
+
+
+# -- schema ---------------------------------------------------------------------------------
+
+
+def applied_migrations(conn: psycopg.Connection[Any]) -> list[str] | None:
+    """The names of the migrations run on this database; None before the first."""
+    # pg_tables, not to_regclass(): its catalog cache may not yet see a table that another
+    # process committed while we waited for the lock.
+    found = conn.execute(
+        "SELECT count(*) FROM pg_tables "
+        "WHERE schemaname = current_schema() AND tablename = 'specctl_migrations'"
+    ).fetchone()
+    if found == (0,):
+        return None
+    return [name for (name,) in conn.execute("SELECT name FROM specctl_migrations ORDER BY name")]
+
+
+def migrate(conn: psycopg.Connection[Any], upto: int = SCHEMA_VERSION) -> None:
+    """Bring the database up to `upto` migrations. Processes starting at once on an empty
+    database queue on a transaction-level advisory lock: one migrates, the others then find
+    nothing to do. The lock ends with the transaction, so a dead client strands nothing."""
+    wanted = [name for name, _ in MIGRATIONS[:upto]]
+    applied = applied_migrations(conn) or []
+    _refuse_newer(applied)
+    if all(name in applied for name in wanted):
+        return
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        found = applied_migrations(conn)  # another process may have migrated while we waited
+        if found is None:
+            if _has_tables(conn):
+                raise NotOurs()
+            conn.execute(
+                "CREATE TABLE specctl_migrations "
+                "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            found = []
+        _refuse_newer(found)
+        for name, ddl in MIGRATIONS[:upto]:
+            if name not in found:
+                conn.execute(ddl.encode())  # no parameters: several statements in one go
+                conn.execute("INSERT INTO specctl_migrations (name) VALUES (%s)", (name,))
+
+
+def _has_tables(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()").fetchone()
+    return row is not None and row[0] > 0
+
+
+def _refuse_newer(applied: list[str]) -> None:
+    known = {name for name, _ in MIGRATIONS}
+    if any(name not in known for name in applied):
+        raise NewerSchema(len(applied))
+
+
+# -- messages that name the host, never the password -----------------------------------------
+
+
+def _params(url: DatabaseURL) -> dict[str, Any]:
+    try:
+        return conninfo_to_dict(url.url)
+    except psycopg.Error as e:
+        raise ConfigError(f"db {url} is not a valid PostgreSQL URL: {_reason(e, url)}") from None
+
+
+def describe_host(url: DatabaseURL) -> str:
+    """Where the server is, for messages: host (or socket folder) and port, as libpq picks them."""
+    try:
+        params = conninfo_to_dict(url.url)
+    except psycopg.Error:
+        params = {}
+    host = params.get("host") or os.environ.get("PGHOST") or "the default local socket"
+    port = params.get("port") or os.environ.get("PGPORT")
+    return f"{host}:{port}" if port else str(host)
+
+
+def _reason(error: Exception, url: DatabaseURL) -> str:
+    """The server's or libpq's reason on one line, with any password taken out."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
+    for secret in _passwords(url):
+        text = text.replace(secret, "****")
+    return text
+
+
+def _passwords(url: DatabaseURL) -> list[str]:
+    from urllib.parse import unquote
+
+    secrets: list[str] = []
+    authority = url.url.partition("://")[2].partition("?")[0]
+    userinfo, at, _ = authority.rpartition("@")
+    if at and ":" in userinfo:
+        raw = userinfo.split(":", 1)[1]
+        secrets += [raw, unquote(raw)]
+    for param in url.url.partition("?")[2].split("&"):
+        key, _, value = param.partition("=")
+        if key.lower() == "password" and value:
+            secrets += [value, unquote(value)]
+    return [s for s in secrets if s]
