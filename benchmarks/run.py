@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +31,16 @@ sys.path.insert(0, str(ROOT / "tests"))
 from ghdouble import GitHubDouble  # noqa: E402
 
 ORG = "bench-org"
+STATUSES = ("interviewing", "review", "active", "complete")
+# The rows `specctl projects` prints, as the floors a user could reach for select them
+LISTING_SQL = (
+    f"SELECT slug, spec_status, github_repo, repo_source, name, coalesce(org, '{ORG}') AS org "
+    "FROM projects ORDER BY slug"
+)
 TOKEN = "ghp_benchmarktoken"
 _NEXT_TO_PYTHON = Path(sys.executable).parent / "specctl"
 SPECCTL = str(_NEXT_TO_PYTHON) if _NEXT_TO_PYTHON.exists() else "specctl"
+SQLITE_UTILS = str(Path(sys.executable).parent / "sqlite-utils")
 
 
 @dataclass
@@ -98,21 +105,28 @@ def make_store(path: Path, count: int, env: dict[str, str]) -> None:
         check=True,
         capture_output=True,
     )
-    rows = (
-        (
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO projects (slug, name, description, spec_status, github_repo, repo_source, "
+            "created_at, updated_at, org) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            project_rows(1, count),
+        )
+
+
+def project_rows(start: int, count: int) -> Iterator[tuple[str | None, ...]]:
+    """Projects as a store has them: every third with a repo, every tenth in its own org."""
+    for i in range(start, count):
+        repo = f"{ORG}/project-{i:06d}" if i % 3 == 0 else None
+        yield (
             f"project-{i:06d}",
             f"Project {i}",
             "",
-            "interviewing",
+            STATUSES[i % 4],
+            repo,
+            "auto" if repo else None,
             "2026-01-01T00:00:00Z",
             "2026-01-01T00:00:00Z",
-        )
-        for i in range(1, count)
-    )
-    with sqlite3.connect(path) as conn:
-        conn.executemany(
-            "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
+            "client-org" if i % 10 == 0 else None,
         )
 
 
@@ -137,6 +151,7 @@ def main() -> None:
     env = {
         "PATH": os.environ["PATH"], "HOME": str(tmp), "SPECCTL_CONFIG": str(tmp / "config.toml"),
         "SPECCTL_DB": str(tmp / "1k.db"), "GH_TOKEN": TOKEN, "SPECCTL_PACE": "0", "NO_COLOR": "1",
+        "GITHUB_ORG": ORG,
     }  # fmt: skip
     results: list[dict] = []
 
@@ -158,11 +173,7 @@ def main() -> None:
     if gh:
         startup.insert(0, Job("gh --version", fixed(gh, "--version"), env))
     record(side_by_side(startup, runs))
-    big_db = str(tmp / "big.db")
-    record(side_by_side([
-        Job(f"specctl projects ({big:,}, piped)", fixed(SPECCTL, "--db", big_db, "projects"), env),
-        Job(f"specctl show ({big:,} store)", fixed(SPECCTL, "--db", big_db, "show", "project-000500"), env),
-    ], runs))  # fmt: skip
+    record(big_listing(str(tmp / "big.db"), big, runs, env))
 
     with GitHubDouble() as double:
         double.add_org(ORG)
@@ -208,7 +219,7 @@ def main() -> None:
                                    fixed(gh, "api", "--paginate", "user/repos?per_page=100"), gh_env))  # fmt: skip
             record(side_by_side(listing, 1 if args.quick else list_runs))
 
-    ratios = compute_ratios({r["name"]: r for r in results}, repos, args.batch, bool(gh))
+    ratios = compute_ratios({r["name"]: r for r in results}, repos, args.batch, big)
     print()
     for name, value in ratios.items():
         print(f"{name:<66} {value:6.2f}")
@@ -216,6 +227,23 @@ def main() -> None:
     args.json.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"\nJSON: {args.json}")
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def big_listing(db: str, big: int, runs: int, env: dict[str, str]) -> list[dict]:
+    """`specctl projects` on a big store, piped, beside the floors a user could reach for:
+    sqlite3's shell (C) and sqlite-utils (the ecosystem's tool), the same rows as TSV and JSON."""
+    jobs = [
+        Job(f"specctl projects ({big:,}, piped)", fixed(SPECCTL, "--db", db, "projects"), env),
+        Job(f"sqlite3 -tabs ({big:,})", fixed("sqlite3", "-tabs", db, LISTING_SQL), env),
+        Job(f"sqlite-utils query --tsv ({big:,})", fixed(SQLITE_UTILS, "query", db, LISTING_SQL, "--tsv"), env),
+        Job(f"specctl projects --json ({big:,})", fixed(SPECCTL, "--db", db, "--json", "projects"), env),
+        Job(f"sqlite-utils query, JSON ({big:,})", fixed(SQLITE_UTILS, "query", db, LISTING_SQL), env),
+        Job(f"specctl projects --status review ({big:,})", fixed(SPECCTL, "--db", db, "projects", "--status", "review"), env),
+        Job(f"specctl show ({big:,} store)", fixed(SPECCTL, "--db", db, "show", "project-000500"), env),
+    ]  # fmt: skip
+    if not shutil.which("sqlite3"):
+        jobs = [job for job in jobs if not job.name.startswith("sqlite3")]
+    return side_by_side(jobs, runs)
 
 
 def batch_against_processes(size: int, rounds: int, env: dict[str, str]) -> list[dict]:
@@ -238,32 +266,22 @@ def batch_against_processes(size: int, rounds: int, env: dict[str, str]) -> list
     ]
 
 
-def compute_ratios(by: dict[str, dict], repos: int, batch: int, gh: bool) -> dict[str, float]:
-    def ratio(a: str, b: str, stat: str) -> float:
-        return round(by[a][stat] / by[b][stat], 3)
-
+def compute_ratios(by: dict[str, dict], repos: int, batch: int, big: int) -> dict[str, float]:
+    """Each target's ratio, of medians unless it says fastest; a pair not measured is left out
+    (no gh, no sqlite3)."""
     listing = f"specctl list-repos ({repos:,} repos, 20 ms, concurrency"
-    ratios = {}
-    if gh:
-        ratios["--version / gh --version (fastest, target <= 2)"] = ratio(
-            "specctl --version", "gh --version", "min_ms"
-        )
-        ratios["projects 1k / gh --version (fastest, target <= 2)"] = ratio(
-            "specctl projects (1,000, piped)", "gh --version", "min_ms"
-        )
-        ratios["approve / gh api POST (median, target <= 3.5)"] = ratio(
-            "specctl approve (1 slug, double)", "gh api -X POST orgs/ORG/repos (double)", "median_ms"
-        )
-        ratios["list-repos 20 ms / gh --paginate (median, target <= 0.5)"] = ratio(
-            f"{listing} 4)", f"gh api --paginate user/repos ({repos:,} repos, 20 ms)", "median_ms"
-        )
-    ratios[f"approve --stdin {batch} / {batch} processes (target <= 0.08)"] = ratio(
-        f"specctl approve --stdin, {batch} slugs, pace 0",
-        f"{batch} separate specctl approve processes",
-        "median_ms",
-    )
-    ratios["list-repos 20 ms: concurrency 4 / 1"] = ratio(f"{listing} 4)", f"{listing} 1)", "median_ms")
-    return ratios
+    pairs = [
+        ("--version / gh --version (fastest, target <= 2)", "specctl --version", "gh --version", "min_ms"),
+        ("projects 1k / gh --version (fastest, target <= 2)", "specctl projects (1,000, piped)", "gh --version", "min_ms"),
+        (f"projects {big:,} / sqlite3 -tabs (target <= 4)", f"specctl projects ({big:,}, piped)", f"sqlite3 -tabs ({big:,})", "median_ms"),
+        (f"projects {big:,} / sqlite-utils --tsv (target <= 0.5)", f"specctl projects ({big:,}, piped)", f"sqlite-utils query --tsv ({big:,})", "median_ms"),
+        (f"projects --json {big:,} / sqlite-utils JSON (target <= 0.5)", f"specctl projects --json ({big:,})", f"sqlite-utils query, JSON ({big:,})", "median_ms"),
+        ("approve / gh api POST (target <= 3.5)", "specctl approve (1 slug, double)", "gh api -X POST orgs/ORG/repos (double)", "median_ms"),
+        (f"approve --stdin {batch} / {batch} processes (target <= 0.08)", f"specctl approve --stdin, {batch} slugs, pace 0", f"{batch} separate specctl approve processes", "median_ms"),
+        ("list-repos 20 ms / gh --paginate (target <= 0.5)", f"{listing} 4)", f"gh api --paginate user/repos ({repos:,} repos, 20 ms)", "median_ms"),
+        ("list-repos 20 ms: concurrency 4 / 1", f"{listing} 4)", f"{listing} 1)", "median_ms"),
+    ]  # fmt: skip
+    return {label: round(by[a][stat] / by[b][stat], 3) for label, a, b, stat in pairs if a in by and b in by}
 
 
 if __name__ == "__main__":

@@ -58,6 +58,17 @@ def test_projects_json_and_filters(cli):
     assert json.loads(cli("--json", "projects", "--status", "active").stdout) == []
 
 
+def test_projects_json_is_one_object_a_line(cli):
+    assert cli("projects", "--json").stdout == "[]\n"
+    cli("add", "A", "--slug", "a")
+    cli("add", "B", "--slug", "b", "--org", "own")
+    row = '{{"slug": "{0}", "spec_status": "interviewing", "github_repo": null, "repo_source": null, "name": "{1}", "org": "{2}"}}'
+    assert (
+        cli("projects", "--json").stdout
+        == f"[\n  {row.format('a', 'A', ORG)},\n  {row.format('b', 'B', 'own')}\n]\n"
+    )
+
+
 def test_tsv_fields_escape_tabs_and_backslashes(cli):
     cli("add", "A\\B", "--slug", "a")
     assert cli("projects").stdout == f"a\tinterviewing\t\t\tA\\\\B\t{ORG}\n"

@@ -6,7 +6,8 @@ import pytest
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError
 from specctl.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
-from specctl.store import open_store, os_actor, stamp
+from specctl.output import sql_line, tsv_field
+from specctl.store import STATUSES, open_store, os_actor, stamp
 
 
 def add(store, slug="acme", status="interviewing"):
@@ -135,6 +136,65 @@ def test_projects_filters(store):
     assert [p.slug for p in store.projects(status="review")] == ["b", "c"]
     assert [p.slug for p in store.projects(has_repo=False)] == ["a", "b"]
     assert [p.slug for p in store.projects(status="review", has_repo=True)] == ["c"]
+
+
+COLUMNS = ["slug", "spec_status", "github_repo", "repo_source", "name", "org"]
+
+
+def shown_rows(store, org="cfg-org", **filters):
+    """The listing as Python builds it from Project records: what the store's SQL must match."""
+    statuses = filters.get("statuses") or STATUSES
+    return [
+        tuple(getattr(p.in_org(org), c) for c in COLUMNS)
+        for p in store.projects(has_repo=filters.get("has_repo"))
+        if p.spec_status in statuses
+    ]
+
+
+def tsv_lines(rows):
+    return "".join("\t".join(tsv_field(v) for v in row) + "\n" for row in rows)
+
+
+def listing_store(store):
+    for i, status in enumerate(["review", "interviewing", "active", "review", "complete"]):
+        store.add(slug=f"p{i}", name=f"P {i}", description="", status=status, org="own" if i == 2 else None)
+    store.set_manual_repo("p3", "x/p3")
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"statuses": ["review", "active"]}, {"has_repo": True}, {"has_repo": False, "statuses": ["review"]}],
+)
+def test_listing_rows_and_lines_are_the_projects_as_shown_by_slug(store, filters):
+    listing_store(store)
+    expected = shown_rows(store, **filters)
+    assert len(expected) >= 1
+    # size 2: the listing crosses chunk boundaries (the SQLite store pages by slug)
+    chunks = list(store.project_rows(COLUMNS, org="cfg-org", size=2, **filters))
+    assert [row for chunk in chunks for row in chunk] == expected
+    assert all(len(chunk) <= 2 for chunk in chunks)
+    lines = store.project_lines(sql_line(COLUMNS), org="cfg-org", size=2, **filters)
+    assert "".join(lines) == tsv_lines(expected)
+
+
+def test_listing_timestamps_are_text_as_the_records_have_them(store):
+    listing_store(store)
+    rows = [row for chunk in store.project_rows(["slug", "created_at", "updated_at"]) for row in chunk]
+    assert rows == [(p.slug, p.created_at, p.updated_at) for p in store.projects()]
+
+
+@pytest.mark.parametrize("odd", ["a\tb", "a\nb", "a\\b", "a\rb", "\t\t\t\t\t\n", "tab\t"])
+def test_listing_lines_escape_as_tsv_field_does_in_any_chunk(store, odd):
+    for i in range(7):
+        store.add(slug=f"p{i}", name=odd if i in (3, 6) else f"P {i}", description="", status="review")
+    lines = "".join(store.project_lines(sql_line(COLUMNS), org="o", size=2))
+    assert lines == tsv_lines(shown_rows(store, org="o"))
+    assert lines.count("\n") == 7
+
+
+def test_an_empty_listing_has_no_lines_and_no_rows(store):
+    assert list(store.project_lines(sql_line(COLUMNS))) == []
+    assert list(store.project_rows(COLUMNS)) == []
 
 
 def test_repo_links_are_case_insensitive(store):
@@ -345,3 +405,17 @@ def test_a_read_only_shm_or_wal_left_over_is_named(tmp_path, side):
         make_immutable(leftover, False)
     assert f"{leftover} is read-only" in e.value.message
     assert f"chmod u+w {leftover}" in e.value.message
+
+
+def test_a_listing_left_half_way_is_closed_quietly_after_the_store(store):
+    listing_store(store)
+    rows = store.project_rows(COLUMNS, size=1)
+    lines = store.project_lines(sql_line(COLUMNS), size=1)
+    projects = store.projects()
+    assert next(rows) == [("p0", "review", None, None, "P 0", "")]
+    assert next(lines) == "p0\treview\t\t\tP 0\t\n"
+    assert next(projects).slug == "p0"
+    store.close()
+    rows.close()  # what the garbage collector does to a listing a closed pipe abandoned
+    lines.close()
+    projects.close()

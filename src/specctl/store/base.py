@@ -8,13 +8,17 @@ writes that say whether they applied, each one short transaction.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from specctl.errors import BadInput
 
+if TYPE_CHECKING:
+    from specctl.output import SqlLine
+
 STATUSES = ("interviewing", "review", "active", "complete")
+CHUNK = 5000  # rows a listing fetches and hands on at a time: ~0.3 MB of text
 
 Clock = Callable[[], datetime]
 
@@ -154,6 +158,34 @@ class Store(Protocol):
     def get(self, slug: str) -> Project | None: ...
     def require(self, slug: str) -> Project: ...
     def projects(self, *, status: str | None = None, has_repo: bool | None = None) -> Iterator[Project]: ...
+    def project_rows(
+        self,
+        columns: Sequence[str],
+        *,
+        statuses: Sequence[str] = (),
+        has_repo: bool | None = None,
+        org: str = "",
+        size: int = CHUNK,
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """A listing: the projects as `Project.in_org(org)` shows them (timestamps as text), by
+        slug, with one of `statuses` (any, when empty), as rows of `columns` (SQL over the
+        project's fields: their names, or an expression such as `SqlLine.escaped`), `size`
+        rows at a time, streamed from the engine."""
+        ...
+
+    def project_lines(
+        self,
+        line: SqlLine,
+        *,
+        statuses: Sequence[str] = (),
+        has_repo: bool | None = None,
+        org: str = "",
+        size: int = CHUNK,
+    ) -> Iterator[str]:
+        """The same listing as text, `line` of each project ending in a newline, the engine
+        computing and joining the lines; `size` lines a chunk."""
+        ...
+
     def slug_like(self, typo: str) -> str | None: ...
     def named(self, name: str) -> list[str]: ...
     def events(self, slug: str) -> list[Event]: ...

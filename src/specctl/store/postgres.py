@@ -9,11 +9,12 @@ Rows that a write reads before it decides are locked (`FOR UPDATE`), as SQLite's
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -22,6 +23,7 @@ from psycopg.types.json import Jsonb
 from specctl.config import DatabaseURL
 from specctl.errors import BadInput, ConfigError, ProjectNotFound, StoreError
 from specctl.store.base import (
+    CHUNK,
     EDITABLE,
     Attempt,
     Clock,
@@ -94,7 +96,18 @@ SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATION_LOCK = 0x5EC7C71_0001
 CONNECT_TIMEOUT = 10  # seconds; libpq's default is to wait for ever
 
+if TYPE_CHECKING:
+    from specctl.output import SqlLine
+
 _PROJECT_COLUMNS = ", ".join(Project._fields)
+# A listing's projects as `Project.in_org` shows them, timestamps as text as `stamp` writes them.
+_STAMP = """'YYYY-MM-DD"T"HH24:MI:SS"Z"'"""
+_SHOWN = (
+    "(SELECT slug, name, description, spec_status, github_repo, repo_source, "
+    f"to_char(created_at AT TIME ZONE 'UTC', {_STAMP}) AS created_at, "
+    f"to_char(updated_at AT TIME ZONE 'UTC', {_STAMP}) AS updated_at, "
+    "coalesce(nullif(org, ''), %(org)s) AS org FROM projects) AS p"
+)
 
 
 class NewerSchema(Exception):
@@ -115,6 +128,7 @@ class PostgresStore:
         self.host = describe_host(url)
         self.now = now
         self.actor = os_actor()
+        self._cursor_names = itertools.count(1)
 
     @classmethod
     def open(cls, url: DatabaseURL, *, now: Clock = utcnow) -> PostgresStore:
@@ -177,6 +191,17 @@ class PostgresStore:
         with self._errors():
             return self.conn.execute(sql, params).fetchall()
 
+    def _stream(self, sql: str, params: Any, size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows `size` at a time through a server-side cursor (it lives in a transaction): the
+        server keeps the result, not this process, and the first rows come before the last are
+        read. Other reads may run while it is open; it is closed when the rows end or the
+        caller stops."""
+        name = f"specctl_listing_{next(self._cursor_names)}"
+        with self._errors(), self.conn.transaction(), self.conn.cursor(name=name) as cursor:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(size):
+                yield rows
+
     def _stamp_now(self) -> datetime:
         return self.now().astimezone(UTC).replace(microsecond=0)  # as the SQLite store keeps it
 
@@ -218,8 +243,41 @@ class PostgresStore:
             where.append(f"github_repo IS {'NOT ' if has_repo else ''}NULL")
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         sql = f'SELECT {_PROJECT_COLUMNS} FROM projects{clause} ORDER BY slug COLLATE "C"'
-        for row in self._rows(sql, tuple(params)):
-            yield _project(row)
+        for rows in self._stream(sql, tuple(params), CHUNK):
+            for row in rows:
+                yield _project(row)
+
+    def project_rows(
+        self,
+        columns: Sequence[str],
+        *,
+        statuses: Sequence[str] = (),
+        has_repo: bool | None = None,
+        org: str = "",
+        size: int = CHUNK,
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        where, params = [], {"org": org, "statuses": list(statuses)}
+        if statuses:
+            where.append("spec_status = ANY(%(statuses)s)")
+        if has_repo is not None:
+            where.append(f"github_repo IS {'NOT ' if has_repo else ''}NULL")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        sql = f'SELECT {", ".join(columns)} FROM {_SHOWN}{clause} ORDER BY slug COLLATE "C"'
+        yield from self._stream(sql, params, size)
+
+    def project_lines(
+        self,
+        line: SqlLine,
+        *,
+        statuses: Sequence[str] = (),
+        has_repo: bool | None = None,
+        org: str = "",
+        size: int = CHUNK,
+    ) -> Iterator[str]:
+        """The escaped lines, computed by the server (in its own process, beside ours)."""
+        listing = self.project_rows([line.escaped], statuses=statuses, has_repo=has_repo, org=org, size=size)
+        for rows in listing:
+            yield "\n".join([row[0] for row in rows]) + "\n"
 
     def events(self, slug: str) -> list[Event]:
         sql = "SELECT at, kind, details, actor FROM events WHERE project_slug = %s ORDER BY id"

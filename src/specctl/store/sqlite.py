@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError
 from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate, schema_version
 from specctl.store.base import (
+    CHUNK,
     EDITABLE,
     Attempt,
     Clock,
@@ -35,7 +36,15 @@ from specctl.store.base import (
     utcnow,
 )
 
+if TYPE_CHECKING:
+    from specctl.output import SqlLine
+
 _PROJECT_COLUMNS = ", ".join(Project._fields)
+# A listing's projects as `Project.in_org` shows them; SQLite flattens it into the query.
+_SHOWN = (
+    "(SELECT slug, name, description, spec_status, github_repo, repo_source, created_at, "
+    "updated_at, coalesce(nullif(org, ''), :org) AS org FROM projects)"
+)
 
 
 class SQLiteStore:
@@ -173,6 +182,61 @@ class SQLiteStore:
         sql = f"SELECT {_PROJECT_COLUMNS} FROM projects{clause} ORDER BY slug"
         for row in self._rows(sql, tuple(params)):
             yield Project(*row)
+
+    def project_rows(
+        self,
+        columns: Sequence[str],
+        *,
+        statuses: Sequence[str] = (),
+        has_repo: bool | None = None,
+        org: str = "",
+        size: int = CHUNK,
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        where, params = _listing_filter(statuses, has_repo, org)
+        sql = f"SELECT {', '.join(columns)} FROM {_SHOWN}{where} ORDER BY slug"
+        with self._errors():
+            cursor = self.conn.execute(sql, params)
+            while rows := cursor.fetchmany(size):
+                yield rows
+
+    def project_lines(
+        self,
+        line: SqlLine,
+        *,
+        statuses: Sequence[str] = (),
+        has_repo: bool | None = None,
+        org: str = "",
+        size: int = CHUNK,
+    ) -> Iterator[str]:
+        """A chunk at a time by slug (`slug >` the last one's), its lines joined by SQLite: the
+        plain lines, or the escaped ones for a chunk where the plain are not exact (a field with
+        a tab, a backslash...). 100,000 lines: ~70 ms, against ~250 ms escaped in Python."""
+        where, params = _listing_filter(statuses, has_repo, org)
+        after = None
+        while True:
+            keyset = "" if after is None else f"{' AND' if where else ' WHERE'} slug > :after"
+            chunk = f"FROM {_SHOWN}{where}{keyset} ORDER BY slug LIMIT {int(size)}"
+            text, count, last = self._joined(line.plain, "NULL", chunk, params | {"after": after})
+            if count and line.exact(text, count):
+                # Exact: no field holds a tab or newline, so the last line starts with its slug.
+                last = text[text.rfind("\n") + 1 :].partition("\t")[0]
+            elif count:
+                text, count, last = self._joined(line.escaped, "slug", chunk, params | {"after": after})
+            if not count:
+                return
+            yield text + "\n"
+            after = last
+
+    def _joined(self, line: str, slug: str, chunk: str, params: dict[str, Any]) -> tuple[str, int, Any]:
+        """The chunk's lines joined by newlines in slug order (SQLite aggregates a subquery's
+        rows in the order it gives them), how many, and the greatest of `slug`."""
+        sql = (
+            "SELECT group_concat(listed_line, char(10)), count(*), max(listed_slug) "
+            f"FROM (SELECT {line} AS listed_line, {slug} AS listed_slug {chunk})"
+        )
+        with self._errors():
+            text, count, last = self.conn.execute(sql, params).fetchone()
+        return text, count, last
 
     def events(self, slug: str) -> list[Event]:
         import json  # here, not at the top: listing projects needs no JSON (start-up counts)
@@ -380,6 +444,19 @@ class SQLiteStore:
                         for a in attempts
                     ],
                 )
+
+
+def _listing_filter(statuses: Sequence[str], has_repo: bool | None, org: str) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause of a listing and its parameters."""
+    where, params = [], {"org": org}
+    if statuses:
+        # `+`: not by the status index, which would make SQLite sort every chunk; slug order it is
+        marks = ", ".join(f":status{i}" for i in range(len(statuses)))
+        where.append(f"+spec_status IN ({marks})")
+        params |= {f"status{i}": status for i, status in enumerate(statuses)}
+    if has_repo is not None:
+        where.append(f"github_repo IS {'NOT ' if has_repo else ''}NULL")
+    return (f" WHERE {' AND '.join(where)}" if where else ""), params
 
 
 def _insert(conn: sqlite3.Connection, table: str, record: dict[str, Any]) -> None:
