@@ -756,3 +756,15 @@ def test_a_batch_onto_a_full_disk_stops_at_the_first_slug_whatever_the_buffering
             "interviewing",
             "interviewing",
         ]
+
+
+def test_list_repos_piped_prints_the_pages_read_before_a_failure_and_json_prints_none(cli, github_env):
+    github_env.add_repos(ORG, 150)
+    github_env.fault("GET", r"^/organizations/\d+/repos$", status=404, times=2)
+    piped = cli("list-repos", ORG)
+    assert piped.exit_code == 1
+    assert len(piped.stdout.splitlines()) == 100  # the first page, written as it came
+    assert "not found" in piped.stderr
+    as_json = cli("--json", "list-repos", ORG)
+    assert as_json.exit_code == 1
+    assert set(json.loads(as_json.stdout)) == {"error"}  # one document: the error, no half list

@@ -298,6 +298,35 @@ def test_list_follows_link_urls_as_given_across_three_pages(gh, httpx_mock, conc
     assert len({r.full_name for r in repos}) == 207
 
 
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_list_pages_come_in_order_and_the_first_before_the_next_is_asked(gh, httpx_mock, concurrency):
+    gh.concurrency = concurrency
+    httpx_mock.add_response(
+        url=f"{API}/orgs/{ORG}/repos?per_page=100&sort=full_name", json=[repo_json("a") | {"visibility": "public"}],
+        headers=page_link(1),
+    )  # fmt: skip
+    for page in (2, 3):
+        httpx_mock.add_response(
+            url=f"{API}/organizations/42/repos?per_page=100&page={page}", json=[repo_json(f"p{page}")],
+            headers=page_link(page),
+        )  # fmt: skip
+    pages = gh.repo_pages(ORG)
+    assert next(pages) == [(f"{ORG}/a", "public")]
+    assert len(httpx_mock.get_requests()) == 1
+    assert [[r.full_name for r in page] for page in pages] == [[f"{ORG}/p2"], [f"{ORG}/p3"]]
+
+
+def test_list_takes_the_visibility_or_else_tells_it_from_private(gh, httpx_mock):
+    no_visibility = [{"full_name": f"{ORG}/{n}", "private": p} for n, p in (("s", True), ("o", False))]
+    httpx_mock.add_response(
+        url=f"{API}/orgs/{ORG}/repos?per_page=100&sort=full_name",
+        json=[repo_json("i") | {"visibility": "internal"}, *no_visibility],
+    )
+    assert [tuple(r) for r in gh.list_repos(ORG)] == [
+        (f"{ORG}/i", "internal"), (f"{ORG}/s", "private"), (f"{ORG}/o", "public")
+    ]  # fmt: skip
+
+
 def test_list_for_a_user_falls_back_from_orgs(gh, httpx_mock):
     httpx_mock.add_response(url=f"{API}/orgs/someone/repos?per_page=100&sort=full_name", status_code=404)
     httpx_mock.add_response(

@@ -113,6 +113,10 @@ def list_repos_cmd(
     store = rt.store(create=False)
     github = rt.github()
     out = rt.output
+    # Piped, TSV and CSV rows are written as each page comes (50,000 repos need not sit in
+    # memory); a terminal's table and a JSON document wait for the last page, so that a failure
+    # half-way leaves no half table or half document behind.
+    streamed = not out.stdout.isatty() and not out.json_mode
     with out.progress(None, "Listing repos (pages)") as bar:
         listing = list_repos(
             store,
@@ -123,7 +127,11 @@ def list_repos_cmd(
             on_page=bar.update,
             org=rt.settings.org,
         )
-    out.records(listing.rows, REPO_COLUMNS, title="Repos", csv=as_csv)
+        rows = listing.rows if streamed else iter(list(listing.rows))
+        if streamed:
+            out.records(rows, REPO_COLUMNS, csv=as_csv)
+    if not streamed:
+        out.records(rows, REPO_COLUMNS, title="Repos", csv=as_csv)
     for slug, repo in listing.unseen:
         out.warn(
             f"{slug}: its repo {repo} is not in the listing (deleted, renamed, or not visible to this token)"

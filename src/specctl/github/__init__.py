@@ -12,13 +12,13 @@ from specctl._httpx import httpx
 from specctl.config import Token
 from specctl.github.account import AccountCalls
 from specctl.github.provisioning import ProvisioningCalls
-from specctl.github.repos import AttemptLog, Created, NoAttemptLog, Repo, RepoCalls, random_suffix
+from specctl.github.repos import AttemptLog, Created, Listed, NoAttemptLog, Repo, RepoCalls, random_suffix
 from specctl.github.transport import DEADLINE, MAX_BODY, Transport, http_client
 
 if TYPE_CHECKING:
     from specctl.github.app import App
 
-__all__ = ["AttemptLog", "Created", "GitHub", "NoAttemptLog", "Repo", "random_suffix"]
+__all__ = ["AttemptLog", "Created", "GitHub", "Listed", "NoAttemptLog", "Repo", "random_suffix"]
 
 
 class GitHub(RepoCalls, ProvisioningCalls, AccountCalls):

@@ -4,7 +4,7 @@ lookup) and list (Link pagination, pages fetched `concurrency` at a time)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
@@ -64,6 +64,26 @@ class Repo(NamedTuple):
             html_url=_text(data.get("html_url")),
             created_at=_created_at(data.get("created_at")),
         )
+
+
+class Listed(NamedTuple):
+    """A repo as a listing prints it: only these fields are taken from each page."""
+
+    full_name: str
+    visibility: str
+
+    @classmethod
+    def from_api(cls, data: Any) -> Listed:
+        """BadAnswer when it is no repository object (no usable full_name), as Repo.from_api."""
+        if not isinstance(data, dict):
+            raise BadAnswer(f"{json_kind(data)} where a repository was expected")
+        full_name = data.get("full_name")
+        if not isinstance(full_name, str) or not _FULL_NAME.fullmatch(full_name):
+            raise BadAnswer(f"full_name is {_shown_json(full_name)}, not OWNER/NAME")
+        visibility = data.get("visibility")
+        if not isinstance(visibility, str) or not visibility:
+            visibility = "private" if data.get("private") is True else "public"
+        return cls(full_name, visibility)
 
 
 class Created(NamedTuple):
@@ -247,15 +267,27 @@ class RepoCalls:
         *,
         limit: int | None = None,
         on_page: Callable[[int, int | None], None] | None = None,
-    ) -> list[Repo]:
-        """Every repo the token reaches (`/user/repos`), or one owner's (org, else user), in
-        one order with or without an owner: by full_name (`sort=full_name`, which only
-        `/user/repos` has by default; orgs' and users' lists would come newest first).
+    ) -> list[Listed]:
+        """Every repo of the listing `repo_pages` streams, in one list."""
+        return [repo for page in self.repo_pages(owner, limit=limit, on_page=on_page) for repo in page]
+
+    def repo_pages(
+        self,
+        owner: str | None = None,
+        *,
+        limit: int | None = None,
+        on_page: Callable[[int, int | None], None] | None = None,
+    ) -> Iterator[list[Listed]]:
+        """Every repo the token reaches (`/user/repos`), or one owner's (org, else user), a page
+        at a time in order, each repo as the fields a listing prints; in one order with or
+        without an owner: by full_name (`sort=full_name`, which only `/user/repos` has by
+        default; orgs' and users' lists would come newest first).
 
         Follows the Link header as given; once `rel="last"` is known, the remaining pages are
-        built from it (only `page` changed) and fetched `concurrency` at a time. Links that
-        loop, or more than MAX_PAGES pages, are a GitHubError rather than a listing that never
-        ends. `on_page(pages_done, pages_total)` reports progress.
+        built from it (only `page` changed) and fetched `concurrency` at a time, handed on in
+        order as each one's turn comes. Links that loop, or more than MAX_PAGES pages, are a
+        GitHubError rather than a listing that never ends. `on_page(pages_done, pages_total)`
+        reports progress.
         """
         params = {"per_page": PER_PAGE, "sort": "full_name"}
         # Each page names the owner: its Link URLs (/organizations/{id}/repos) do not, and as
@@ -266,7 +298,7 @@ class RepoCalls:
         )
         if owner and response.status_code == 404:
             response = self.http.get(f"users/{owner}/repos", params=params, extensions=ext)
-        repos = self._page(response, f"repos of {owner}" if owner else "your repos")
+        first = self._page(response, f"repos of {owner}" if owner else "your repos")
         last = _link(response, "last")
         total = _page_number(last) if last else None
         wanted = total if limit is None or total is None else min(total, -(-limit // PER_PAGE))
@@ -276,53 +308,61 @@ class RepoCalls:
             on_page(1, total)
         if last and wanted and self.concurrency > 1:
             urls = [str(httpx.URL(last).copy_set_param("page", str(p))) for p in range(2, wanted + 1)]
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-                pages = pool.map(lambda url: self._get_page(url, ext), urls)
-                for done, page in enumerate(pages, 2):
-                    repos.extend(page)
-                    if on_page:
-                        on_page(done, total)
+            pages = self._pages_at_once(first, urls, ext)
         else:
-            self._follow_next(
-                response, repos, limit, ext, lambda done: on_page(done, total) if on_page else None
-            )
-        return repos if limit is None else repos[:limit]
+            pages = self._follow_next(response, first, ext)
+        for done, page in enumerate(pages, 1):
+            if done > 1 and on_page:
+                on_page(done, total)
+            if limit is not None:
+                page = page[:limit]
+                limit -= len(page)
+            yield page
+            if limit == 0:
+                return
+
+    def _pages_at_once(
+        self, first: list[Listed], urls: list[str], ext: dict[str, str]
+    ) -> Iterator[list[Listed]]:
+        """The first page, then the others fetched `concurrency` at a time, in order. A caller
+        that stops early cancels the pages not yet asked for."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        yield first
+        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        try:
+            yield from pool.map(lambda url: self._get_page(url, ext), urls)
+        finally:
+            pool.shutdown(cancel_futures=True)
 
     def _follow_next(
-        self,
-        response: httpx.Response,
-        repos: list[Repo],
-        limit: int | None,
-        ext: dict[str, str],
-        on_page: Callable[[int], None],
-    ) -> None:
-        """Page after page by `rel="next"`, into `repos`; a URL met twice is a loop."""
+        self, response: httpx.Response, first: list[Listed], ext: dict[str, str]
+    ) -> Iterator[list[Listed]]:
+        """Page after page by `rel="next"`; a URL met twice is a loop."""
+        yield first
         seen = {str(response.url)}
         next_url = _link(response, "next")
-        while next_url and (limit is None or len(repos) < limit):
+        while next_url:
             if next_url in seen:
                 raise GitHubError(GITHUB_UNAVAILABLE, f"GitHub's next page is one already read ({next_url})")
             if len(seen) >= MAX_PAGES:
                 raise _too_many_pages(f"GitHub has more than {MAX_PAGES} pages")
             seen.add(next_url)
             response = self.http.get(self.http.same_origin(next_url), extensions=ext)
-            repos.extend(self._page(response, "the next page"))
+            yield self._page(response, "the next page")
             next_url = _link(response, "next")
-            on_page(len(seen))
 
-    def _get_page(self, url: str, ext: dict[str, str]) -> list[Repo]:
+    def _get_page(self, url: str, ext: dict[str, str]) -> list[Listed]:
         return self._page(self.http.get(self.http.same_origin(url), extensions=ext), "a page of repos")
 
-    def _page(self, response: httpx.Response, what: str) -> list[Repo]:
+    def _page(self, response: httpx.Response, what: str) -> list[Listed]:
         if response.status_code != 200:
             raise error(response, what)
         items = json_body(response, what)
         if not isinstance(items, list):
             raise BadAnswer(f"{json_kind(items)} where a list was expected", what, response.status_code)
         try:
-            return [Repo.from_api(item) for item in items]
+            return [Listed.from_api(item) for item in items]
         except BadAnswer as e:
             raise BadAnswer(e.problem, what, response.status_code) from None
 
