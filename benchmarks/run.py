@@ -51,8 +51,17 @@ class Job:
     stdin: str | None = None
 
 
+GNU_TIME = "/usr/bin/time"  # peak RSS of the command itself: the rusage of a child forked
+# from this process counts this process's memory too (a 128 MB page server showed in every child)
+
+
 def timed(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one process."""
+    rss_file = None
+    if os.path.exists(GNU_TIME):
+        fd, rss_file = tempfile.mkstemp(prefix="specctl-bench-rss-")
+        os.close(fd)
+        cmd = [GNU_TIME, "-f", "%M", "-o", rss_file, *cmd]
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -67,7 +76,11 @@ def timed(cmd: list[str], env: dict[str, str], stdin: str | None = None) -> tupl
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-500:]}")
     proc.stderr.close()
-    return wall, usage.ru_maxrss
+    if rss_file is None:
+        return wall, usage.ru_maxrss
+    peak = int(Path(rss_file).read_text().split()[-1])
+    os.unlink(rss_file)
+    return wall, peak
 
 
 def side_by_side(jobs: list[Job], runs: int) -> list[dict]:
@@ -137,96 +150,98 @@ def add_projects(prefix: str, count: int, env: dict[str, str]) -> list[str]:
     return slugs
 
 
+SECTIONS = ("startup", "store", "approve", "listing", "team", "provision")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller stores")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--batch", type=int, default=20, help="slugs in the approve batch comparison")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"some of: {', '.join(SECTIONS)}")
     args = parser.parse_args()
+    only = set(args.only.split(","))
     runs = 3 if args.quick else 15
     big = 10_000 if args.quick else 100_000
     repos = 1_000 if args.quick else 5_000
+    big_org = 5_000 if args.quick else 50_000
     gh = shutil.which("gh")
     tmp = Path(tempfile.mkdtemp(prefix="specctl-bench-"))
     env = {
         "PATH": os.environ["PATH"], "HOME": str(tmp), "SPECCTL_CONFIG": str(tmp / "config.toml"),
         "SPECCTL_DB": str(tmp / "1k.db"), "GH_TOKEN": TOKEN, "SPECCTL_PACE": "0", "NO_COLOR": "1",
-        "GITHUB_ORG": ORG,
+        "GITHUB_ORG": ORG, "XDG_CACHE_HOME": str(tmp / "cache"),
     }  # fmt: skip
     results: list[dict] = []
+    extra: dict[str, object] = {}
 
     def record(entries: list[dict]) -> None:
         for e in entries:
             results.append(e)
-            print(f"{e['name']:<62} median {e['median_ms']:>9.1f} ms   min {e['min_ms']:>9.1f} ms   "
+            print(f"{e['name']:<66} median {e['median_ms']:>9.1f} ms   min {e['min_ms']:>9.1f} ms   "
                   f"rss {e['peak_rss_mb']:>6.1f} MB", flush=True)  # fmt: skip
 
-    make_store(tmp / "1k.db", 1_000, env)
-    make_store(tmp / "big.db", big, env)
+    if "startup" in only:
+        make_store(tmp / "1k.db", 1_000, env)
+        startup = [
+            Job("specctl --version", fixed(SPECCTL, "--version"), env),
+            Job("specctl --help", fixed(SPECCTL, "--help"), env),
+            Job("specctl projects (1,000, piped)", fixed(SPECCTL, "projects"), env),
+        ]
+        if gh:
+            startup.insert(0, Job("gh --version", fixed(gh, "--version"), env))
+        record(side_by_side(startup, runs))
+    if "store" in only:
+        make_store(tmp / "big.db", big, env)
+        record(big_listing(str(tmp / "big.db"), big, runs, env))
+    if "approve" in only:
+        record(approve(runs, args.batch, 1 if args.quick else 5, gh, tmp, env))
+    import scale  # after run's own definitions: it imports them
 
-    # 1. start-up and the store
-    startup = [
-        Job("specctl --version", fixed(SPECCTL, "--version"), env),
-        Job("specctl --help", fixed(SPECCTL, "--help"), env),
-        Job("specctl projects (1,000, piped)", fixed(SPECCTL, "projects"), env),
-    ]
-    if gh:
-        startup.insert(0, Job("gh --version", fixed(gh, "--version"), env))
-    record(side_by_side(startup, runs))
-    record(big_listing(str(tmp / "big.db"), big, runs, env))
+    if "listing" in only:
+        record(scale.listing(repos, big_org, 3 if args.quick else 5, env))
+    if "team" in only:
+        record(scale.team_store(big, runs, args.batch, 1 if args.quick else 5, tmp, env))
+    if "provision" in only:
+        entries, writes = scale.provisioning(100, 3 if args.quick else 5, tmp, env)
+        record(entries)
+        extra["provision_check_requests"] = writes
+        print(f"provision --check runs: {writes}")
 
+    ratios = compute_ratios({r["name"]: r for r in results}, repos, big_org, args.batch, big)
+    print()
+    for name, value in ratios.items():
+        print(f"{name:<72} {value:6.2f}")
+    doc = {"python": sys.version.split()[0], "gh": bool(gh), "results": results, "ratios": ratios, **extra}
+    args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"\nJSON: {args.json}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def approve(runs: int, batch: int, rounds: int, gh: str | None, tmp: Path, env: dict[str, str]) -> list[dict]:
+    """approve: one create each run (fresh slugs and names), beside gh's POST when installed;
+    then a batch against as many processes."""
+    results = []
     with GitHubDouble() as double:
         double.add_org(ORG)
         double.add_token(TOKEN, "bench")
         gh_env = {**env, "GH_HOST": "github.localhost", "HTTP_PROXY": double.url, "http_proxy": double.url,
                   "NO_PROXY": "", "GH_NO_UPDATE_NOTIFIER": "1", "GH_CONFIG_DIR": str(tmp / "gh")}  # fmt: skip
-        env = {**env, "GITHUB_API_URL": double.url, "GITHUB_ORG": ORG, "SPECCTL_DB": str(tmp / "approve.db")}
-
-        # 2. approve: one create each run (fresh slugs and names), then a batch against processes
+        env = {**env, "GITHUB_API_URL": double.url, "SPECCTL_DB": str(tmp / "approve.db")}
         one = add_projects("one", runs, env)
         creates = [Job("specctl approve (1 slug, double)", lambda i: [SPECCTL, "approve", one[i]], env)]
         if gh:
-
-            def post(i):
-                return [
-                    gh,
-                    "api",
-                    "-X",
-                    "POST",
-                    f"orgs/{ORG}/repos",
-                    "-f",
-                    f"name=gh-{i:03d}",
-                    "-F",
-                    "private=true",
-                ]
-
-            creates.append(Job("gh api -X POST orgs/ORG/repos (double)", post, gh_env))
-        record(side_by_side(creates, runs))
-        record(batch_against_processes(args.batch, 1 if args.quick else 5, env))
-
-        # 3. list-repos, sequential and concurrent pages, against gh --paginate
-        double.add_repos(ORG, repos - len(double.repos))
-        for latency, list_runs in ((0.0, 5), (0.02, 3)):
-            double.latency = latency
-            ms = int(latency * 1000)
-            listing = [
-                Job(f"specctl list-repos ({repos:,} repos, {ms} ms, concurrency {c})", fixed(SPECCTL, "list-repos"),
-                    {**env, "SPECCTL_CONCURRENCY": str(c)})
-                for c in (1, 4)
-            ]  # fmt: skip
-            if gh:
-                listing.append(Job(f"gh api --paginate user/repos ({repos:,} repos, {ms} ms)",
-                                   fixed(gh, "api", "--paginate", "user/repos?per_page=100"), gh_env))  # fmt: skip
-            record(side_by_side(listing, 1 if args.quick else list_runs))
-
-    ratios = compute_ratios({r["name"]: r for r in results}, repos, args.batch, big)
-    print()
-    for name, value in ratios.items():
-        print(f"{name:<66} {value:6.2f}")
-    doc = {"python": sys.version.split()[0], "gh": bool(gh), "results": results, "ratios": ratios}
-    args.json.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"\nJSON: {args.json}")
-    shutil.rmtree(tmp, ignore_errors=True)
+            post = ["api", "-X", "POST", f"orgs/{ORG}/repos", "-F", "private=true", "-f"]
+            creates.append(
+                Job(
+                    "gh api -X POST orgs/ORG/repos (double)",
+                    lambda i: [gh, *post, f"name=gh-{i:03d}"],
+                    gh_env,
+                )
+            )
+        results += side_by_side(creates, runs)
+        results += batch_against_processes(batch, rounds, env)
+    return results
 
 
 def big_listing(db: str, big: int, runs: int, env: dict[str, str]) -> list[dict]:
@@ -266,10 +281,16 @@ def batch_against_processes(size: int, rounds: int, env: dict[str, str]) -> list
     ]
 
 
-def compute_ratios(by: dict[str, dict], repos: int, batch: int, big: int) -> dict[str, float]:
-    """Each target's ratio, of medians unless it says fastest; a pair not measured is left out
-    (no gh, no sqlite3)."""
-    listing = f"specctl list-repos ({repos:,} repos, 20 ms, concurrency"
+def compute_ratios(by: dict[str, dict], repos: int, big_org: int, batch: int, big: int) -> dict[str, float]:
+    """Each target's ratio of medians; a pair not measured is left out (no gh, no sqlite3)."""
+    ratios = {}
+
+    def listing(count: int, ms: int, c: int) -> str:
+        return f"specctl list-repos ({count:,} repos, {ms} ms, concurrency {c})"
+
+    def floor(count: int, ms: int) -> str:
+        return f"httpx loop by Link next ({count:,} repos, {ms} ms)"
+
     pairs = [
         ("--version / gh --version (fastest, target <= 2)", "specctl --version", "gh --version", "min_ms"),
         ("projects 1k / gh --version (fastest, target <= 2)", "specctl projects (1,000, piped)", "gh --version", "min_ms"),
@@ -278,10 +299,27 @@ def compute_ratios(by: dict[str, dict], repos: int, batch: int, big: int) -> dic
         (f"projects --json {big:,} / sqlite-utils JSON (target <= 0.5)", f"specctl projects --json ({big:,})", f"sqlite-utils query, JSON ({big:,})", "median_ms"),
         ("approve / gh api POST (target <= 3.5)", "specctl approve (1 slug, double)", "gh api -X POST orgs/ORG/repos (double)", "median_ms"),
         (f"approve --stdin {batch} / {batch} processes (target <= 0.08)", f"specctl approve --stdin, {batch} slugs, pace 0", f"{batch} separate specctl approve processes", "median_ms"),
-        ("list-repos 20 ms / gh --paginate (target <= 0.5)", f"{listing} 4)", f"gh api --paginate user/repos ({repos:,} repos, 20 ms)", "median_ms"),
-        ("list-repos 20 ms: concurrency 4 / 1", f"{listing} 4)", f"{listing} 1)", "median_ms"),
+        (f"list-repos {repos:,} 0 ms, concurrency 1 / httpx loop (target <= 1.0)", listing(repos, 0, 1), floor(repos, 0), "median_ms"),
+        (f"list-repos {repos:,} 0 ms, concurrency 4 / httpx loop", listing(repos, 0, 4), floor(repos, 0), "median_ms"),
+        (f"list-repos {repos:,} 20 ms, concurrency 4 / httpx loop (target <= 0.45)", listing(repos, 20, 4), floor(repos, 20), "median_ms"),
+        (f"list-repos {repos:,} 20 ms: concurrency 4 / 1", listing(repos, 20, 4), listing(repos, 20, 1), "median_ms"),
+        (f"list-repos {big_org:,} 20 ms, concurrency 4 / httpx loop (target <= 0.55)", listing(big_org, 20, 4), floor(big_org, 20), "median_ms"),
+        ("approve 1 slug: PostgreSQL / SQLite (target <= 2.5)", "specctl approve (1 slug, PostgreSQL)", "specctl approve (1 slug, SQLite)", "median_ms"),
+        (f"projects {big:,}: PostgreSQL / SQLite (target <= 1.5)", f"specctl projects ({big:,}, piped, PostgreSQL)", f"specctl projects ({big:,}, piped, SQLite)", "median_ms"),
+        ("provision --check 100 at 20 ms: concurrency 4 / 1 (target <= 0.35)", "specctl provision --check --all (100 repos, 20 ms, concurrency 4)", "specctl provision --check --all (100 repos, 20 ms, concurrency 1)", "median_ms"),
     ]  # fmt: skip
-    return {label: round(by[a][stat] / by[b][stat], 3) for label, a, b, stat in pairs if a in by and b in by}
+    for label, a, b, stat in pairs:
+        if a in by and b in by:
+            ratios[label] = round(by[a][stat] / by[b][stat], 3)
+    batch_of = {e: by.get(f"specctl approve --stdin, {batch} slugs ({e})") for e in ("SQLite", "PostgreSQL")}
+    one_of = {e: by.get(f"specctl approve (1 slug, {e})") for e in ("SQLite", "PostgreSQL")}
+    if all(batch_of.values()) and all(one_of.values()):
+        # each further slug of a batch: (batch - one) / (batch - 1), per engine
+        per_slug = {e: (batch_of[e]["median_ms"] - one_of[e]["median_ms"]) / (batch - 1) for e in batch_of}  # type: ignore[index]
+        ratios["approve batch per slug: PostgreSQL / SQLite (target <= 1.5)"] = round(
+            per_slug["PostgreSQL"] / per_slug["SQLite"], 3
+        )
+    return ratios
 
 
 if __name__ == "__main__":

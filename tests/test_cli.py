@@ -768,3 +768,15 @@ def test_list_repos_piped_prints_the_pages_read_before_a_failure_and_json_prints
     as_json = cli("--json", "list-repos", ORG)
     assert as_json.exit_code == 1
     assert set(json.loads(as_json.stdout)) == {"error"}  # one document: the error, no half list
+
+
+def test_projects_json_encodes_values_as_json_dumps_does(cli, db_path):
+    odd = 'Ünïcode "quoted" \\ back\tslash </script> %s'
+    cli("add", "plain", "--slug", "a")
+    with sqlite3.connect(db_path) as conn:  # past check_text, as an old or hand-edited store may be
+        conn.execute("UPDATE projects SET name = ? WHERE slug = 'a'", (odd,))
+    expected = {"slug": "a", "spec_status": "interviewing", "github_repo": None, "repo_source": None}
+    assert (
+        cli("projects", "--json").stdout
+        == "[\n  " + json.dumps(expected | {"name": odd, "org": ORG}) + "\n]\n"
+    )

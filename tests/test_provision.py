@@ -1,6 +1,8 @@
 """Provisioning: the plan (pure: the [repo] table and what GitHub shows → the minimal writes),
 and the workflow around read / plan / apply against the GitHub double over real HTTP."""
 
+import threading
+
 import pytest
 
 from conftest import ORG, TOKEN
@@ -245,3 +247,28 @@ def test_approve_dry_run_predicts_the_writes_of_a_new_repo(store, double, github
         "error": None,
     }
     assert writes(double) == []
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_the_next_repo_is_read_beside_this_one_when_reads_run_at_once(
+    store, double, github, linked, concurrency
+):
+    github.concurrency = concurrency
+    store.add(slug="beta", name="Beta", description="", status="review")
+    double.add_repo(ORG, "beta")
+    store.link_repo_if_unset("beta", f"{ORG}/beta", kind="repo_created", details={})
+    real, beta_asked, overlapped = github.repo_data, threading.Event(), []
+
+    def repo_data(owner, name):
+        if name == "beta":
+            beta_asked.set()
+        else:  # acme's read waits to see beta's asked beside it (sequential: it cannot be yet)
+            overlapped.append(beta_asked.wait(timeout=5 if concurrency > 1 else 0))
+        return real(owner, name)
+
+    github.repo_data = repo_data
+    provisioner = Provisioner(store, lambda: github, table(has_wiki=False))
+    results, code = provision_all(provisioner, ["acme", "beta"])
+    assert (code, [r.provision.status for r in results]) == (0, ["done", "done"])
+    assert [c.setting for r in results for c in r.provision.changes] == ["settings.has_wiki"] * 2
+    assert overlapped == [concurrency > 1]

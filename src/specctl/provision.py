@@ -11,7 +11,8 @@ No Typer, no Rich: the CLI prints what this returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -28,6 +29,8 @@ from specctl.repo_config import RepoConfig
 from specctl.store import Project, Store
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from specctl.github import GitHub
 
 README_PATH = "README.md"
@@ -93,6 +96,21 @@ def _same_setting(have: Any, wanted: Any) -> bool:
 def read(github: GitHub, full_name: str, repo: RepoConfig) -> tuple[Observed, dict[str, GitHubError]]:
     """Read what the table asks about, up to `github.concurrency` GETs at once. A read that
     fails leaves its part None and its error under its step's name; the others still count."""
+    if github.concurrency > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=github.concurrency) as pool:
+            return start_read(github, full_name, repo, pool)()
+    return start_read(github, full_name, repo, None)()
+
+
+Reading = Callable[[], "tuple[Observed, dict[str, GitHubError]]"]
+
+
+def start_read(github: GitHub, full_name: str, repo: RepoConfig, pool: Executor | None) -> Reading:
+    """Start `read`: its GETs go to `pool` now (beside other repos' reads: the pool's workers
+    are the run's concurrency), or, without one, are sent one after another when the returned
+    function is called; that function waits for them and gives what `read` gives."""
     owner, name = full_name.split("/", 1)
     reads: dict[str, Callable[[], Any]] = {"settings": lambda: github.repo_data(owner, name)}
     if repo.topics is not None:
@@ -101,30 +119,28 @@ def read(github: GitHub, full_name: str, repo: RepoConfig) -> tuple[Observed, di
         reads["teams"] = lambda: github.repo_teams(owner, name)
     if repo.seeds_readme:
         reads["readme"] = lambda: github.has_readme(owner, name)
-    values: dict[str, Any] = {}
-    errors: dict[str, GitHubError] = {}
 
-    def one(step: str) -> None:
+    def one(step: str) -> tuple[str, Any, GitHubError | None]:
         try:
-            values[step] = reads[step]()
+            return step, reads[step](), None
         except GitHubError as e:
-            errors[step] = e
+            return step, None, e
 
-    if github.concurrency > 1 and len(reads) > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    pending = [pool.submit(one, step) for step in reads] if pool else None
 
-        with ThreadPoolExecutor(max_workers=min(github.concurrency, len(reads))) as pool:
-            list(pool.map(one, reads))
-    else:
-        for step in reads:
-            one(step)
-    if "settings" in values and values["settings"] is None:  # deleted, renamed away, or hidden
-        message = f"repo {full_name} not found, or the token can't see it"
-        return Observed(), {"repo": GitHubError(GITHUB_NOT_FOUND, message, http_status=404)}
-    observed = Observed(
-        values.get("settings"), values.get("topics"), values.get("teams"), values.get("readme")
-    )
-    return observed, errors
+    def finish() -> tuple[Observed, dict[str, GitHubError]]:
+        outcomes = [f.result() for f in pending] if pending is not None else [one(step) for step in reads]
+        values = {step: value for step, value, error in outcomes if error is None}
+        errors = {step: error for step, _, error in outcomes if error is not None}
+        if "settings" in values and values["settings"] is None:  # deleted, renamed away, or hidden
+            message = f"repo {full_name} not found, or the token can't see it"
+            return Observed(), {"repo": GitHubError(GITHUB_NOT_FOUND, message, http_status=404)}
+        observed = Observed(
+            values.get("settings"), values.get("topics"), values.get("teams"), values.get("readme")
+        )
+        return observed, errors
+
+    return finish
 
 
 def apply(
@@ -204,15 +220,19 @@ class Provisioner:
         self.repo = repo
         self.dry_run = dry_run  # GETs only: the plan, as `planned`
         self.log = log
+        self.pool: Executor | None = None  # set by provision_all: one for the run's reads
+        self._ahead: dict[tuple[str, str], Reading] = {}  # reads started before their turn
 
-    def converge(self, project: Project) -> ProvisionResult:
-        """Read, plan, apply (or, in a dry run, stop at the plan). Never a `manual` repo."""
+    def converge(self, project: Project, *, ahead: Project | None = None) -> ProvisionResult:
+        """Read, plan, apply (or, in a dry run, stop at the plan). Never a `manual` repo.
+        `ahead`: the project that comes next, whose reads may start now (on `pool`), so that
+        they overlap this one's."""
         if project.github_repo is None or project.repo_source != "auto":
             return ProvisionResult("none")
-        try:
-            observed, failures = read(self.github(), project.github_repo, self.repo)
-        except GitHubError as e:  # no client at all: no token, bad credentials
-            observed, failures = Observed(), {"repo": e}
+        reading = self._ahead.pop((project.slug, project.github_repo), None) or self._start(project)
+        if ahead is not None and ahead.github_repo and ahead.repo_source == "auto" and self.pool:
+            self._ahead[(ahead.slug, ahead.github_repo)] = self._start(ahead)
+        observed, failures = reading()
         known = self._known_not_applied(project.slug)
         changes = [c for c in plan(self.repo, observed) if _key(c.setting, c.before, c.after) not in known]
         if not self.dry_run and changes:
@@ -227,6 +247,17 @@ class Provisioner:
             status = "done"
         error = next(iter(failures.values()), None)
         return ProvisionResult(status, changes, error, list(failures))
+
+    def _start(self, project: Project) -> Reading:
+        assert project.github_repo is not None
+        try:
+            github = self.github()
+        except GitHubError as e:  # no client at all: no token, bad credentials
+            failure = {"repo": e}
+            return lambda: (Observed(), failure)
+        if self.pool is None:
+            return lambda: read(github, str(project.github_repo), self.repo)
+        return start_read(github, project.github_repo, self.repo, self.pool)
 
     def predict_new(self) -> ProvisionResult:
         """A dry run of approve for a repo not created yet: every write a new repo would get."""
@@ -294,24 +325,49 @@ def provision_all(
     """Converge each slug once (duplicates dropped); exit code the highest per slug: 1 for a
     failed step, 3 for an unknown slug, 7 with `check` when a repo differs from the table.
     `stop()` is asked between slugs (an interrupt): the slug in hand is always finished."""
+    order = list(dict.fromkeys(slugs))
     results = []
-    for slug in dict.fromkeys(slugs):
-        if stop():
-            break
-        try:
-            project = provisioner.store.require(check_slug(slug))
-        except SpecctlError as e:
-            result = SlugResult(slug, None, ProvisionResult("none", error=e), e.exit_code)
-        else:
-            outcome = provisioner.converge(project)
-            code = EXIT_FAILED if outcome.status == "partial" else EXIT_OK
-            if check and any(c.result == "planned" for c in outcome.changes):
-                code = EXIT_DRIFT
-            result = SlugResult(slug, project, outcome, code)
-        results.append(result)
-        if on_result:
-            on_result(result)
+    with _run_pool(provisioner):
+        for i, slug in enumerate(order):
+            if stop():
+                break
+            try:
+                project = provisioner.store.require(check_slug(slug))
+            except SpecctlError as e:
+                result = SlugResult(slug, None, ProvisionResult("none", error=e), e.exit_code)
+            else:
+                ahead = provisioner.store.get(order[i + 1]) if i + 1 < len(order) else None
+                outcome = provisioner.converge(project, ahead=ahead)
+                code = EXIT_FAILED if outcome.status == "partial" else EXIT_OK
+                if check and any(c.result == "planned" for c in outcome.changes):
+                    code = EXIT_DRIFT
+                result = SlugResult(slug, project, outcome, code)
+            results.append(result)
+            if on_result:
+                on_result(result)
     return results, max((r.exit_code for r in results), default=EXIT_OK)
+
+
+@contextmanager
+def _run_pool(provisioner: Provisioner) -> Iterator[None]:
+    """One pool of `concurrency` workers for all the reads of a run: the next repo's GETs run
+    while this one's are answered and its writes sent (100 converged repos at 20 ms a request:
+    ~1.6 s against ~2.5 s with a pool per repo, whose 3 reads leave a worker idle)."""
+    try:
+        concurrency = provisioner.github().concurrency
+    except SpecctlError:  # no client: the first slug meets the error as before
+        concurrency = 1
+    if concurrency < 2:
+        yield
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        provisioner.pool = pool
+        try:
+            yield
+        finally:
+            provisioner.pool = None
 
 
 def auto_repo_slugs(store: Store) -> list[str]:
