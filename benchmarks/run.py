@@ -150,7 +150,7 @@ def add_projects(prefix: str, count: int, env: dict[str, str]) -> list[str]:
     return slugs
 
 
-SECTIONS = ("startup", "store", "approve", "listing", "team", "provision")
+SECTIONS = ("startup", "store", "approve", "listing", "team", "provision", "app")
 
 
 def main() -> None:
@@ -209,6 +209,14 @@ def main() -> None:
         print(f"provision --check runs: {writes}")
 
     ratios = compute_ratios({r["name"]: r for r in results}, repos, big_org, args.batch, big)
+    if "app" in only:  # benchmarks/app.py, run as it is (its own interleaved runs)
+        app_json = tmp / "app.json"
+        quick = ["--quick"] if args.quick else []
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "app.py"), "--json", str(app_json), *quick], check=True
+        )
+        extra["app"] = json.loads(app_json.read_text())
+        ratios["approve, app with a warm token cache / PAT (target <= 1.1)"] = extra["app"]["warm_over_pat"]
     print()
     for name, value in ratios.items():
         print(f"{name:<72} {value:6.2f}")
