@@ -345,3 +345,30 @@ def test_a_read_only_shm_or_wal_left_over_is_named(tmp_path, side):
         make_immutable(leftover, False)
     assert f"{leftover} is read-only" in e.value.message
     assert f"chmod u+w {leftover}" in e.value.message
+
+
+def test_one_holder_claims_a_projects_repo_creation_at_a_time(store):
+    add(store)
+    assert store.claim_create("acme", "run-a", 60) is None
+    other = store.claim_create("acme", "run-b", 60)
+    assert other is not None
+    assert other.holder == "run-a"
+    assert 0 < other.seconds_left <= 60
+    assert store.claim_create("acme", "run-a", 60) is None  # renewed by its holder
+    store.release_claim("acme", "run-b")  # not b's: changes nothing
+    assert store.claim_create("acme", "run-b", 60) is not None
+    store.release_claim("acme", "run-a")
+    assert store.claim_create("acme", "run-b", 60) is None
+    assert store.claim_create("acme", "run-c", 60, replacing="run-b") is None  # run-b known dead
+    assert store.claim_create("acme", "run-b", 60).holder == "run-c"
+
+
+def test_an_expired_claim_goes_to_the_next_claimer(store):
+    import time
+
+    add(store)
+    assert store.claim_create("acme", "dead-run", 0.05) is None
+    store.now.advance(seconds=1)  # the SQLite store's clock: the injected one
+    time.sleep(0.2)  # PostgreSQL's: the server's own
+    assert store.claim_create("acme", "run-b", 60) is None
+    assert store.claim_create("acme", "dead-run", 60) is not None

@@ -20,6 +20,7 @@ from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate, sc
 from specctl.store.base import (
     EDITABLE,
     Attempt,
+    Claim,
     Clock,
     Event,
     Project,
@@ -332,6 +333,29 @@ class SQLiteStore:
                 "WHERE project_slug = ? AND run_id = ? AND name = ?)",
                 (outcome, slug, run_id, name),
             )
+
+    def claim_create(
+        self, slug: str, holder: str, seconds: float, *, replacing: str | None = None
+    ) -> Claim | None:
+        """Claim, or renew, the right to create `slug`'s repo for `seconds` from now; it is free
+        when unclaimed, expired, `holder`'s own, or `replacing`'s (a run known dead). None when
+        `holder` has it now; else the other holder's claim."""
+        now = self.now().timestamp()
+        with self._write() as db:
+            row = db.execute(
+                "SELECT holder, expires_at FROM repo_claims WHERE project_slug = ?", (slug,)
+            ).fetchone()
+            if row is not None and row[0] not in (holder, replacing) and row[1] > now:
+                return Claim(row[0], float(row[1] - now))
+            db.execute(
+                "INSERT OR REPLACE INTO repo_claims (project_slug, holder, expires_at) VALUES (?, ?, ?)",
+                (slug, holder, now + seconds),
+            )
+        return None
+
+    def release_claim(self, slug: str, holder: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM repo_claims WHERE project_slug = ? AND holder = ?", (slug, holder))
 
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
         with self._write() as db:
