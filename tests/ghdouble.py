@@ -12,6 +12,7 @@ It also accepts absolute-form request lines (`GET http://host/path`), as a proxy
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -72,6 +73,8 @@ class Seen:
 class GitHubDouble:
     def __init__(self, *, latency: float = 0.0):
         self.latency = latency
+        self._stopping = threading.Event()  # set by stop(): waits end at once, nothing more is answered
+        self._open: set[socket.socket] = set()  # connections being served, under `lock`
         self.orgs: dict[str, Org] = {}
         self.users: dict[str, int] = {}
         self.tokens: dict[str, TokenInfo] = {}
@@ -94,15 +97,26 @@ class GitHubDouble:
     def start(self) -> GitHubDouble:
         handler = type("Handler", (_Handler,), {"double": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self) -> None:
+        """Stop serving and end every handler before returning. None may outlive its test: one
+        still sleeping in a fault's delay would answer a client long gone, seconds later, and the
+        standard server prints that BrokenPipeError into the stderr of whatever test runs then."""
         if self._server is not None:
+            self._stopping.set()  # handlers in a delay or latency wake and answer nothing
             self._server.shutdown()
-            self._server.server_close()
+            with self.lock:
+                for conn in self._open:  # wakes handlers waiting on a kept-alive connection
+                    with contextlib.suppress(OSError):
+                        conn.shutdown(socket.SHUT_RDWR)
+            self._server.server_close()  # joins the handler threads (not daemons, so it can)
             self._server = None
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait `seconds`, or less if the double stops meanwhile: True then."""
+        return self._stopping.wait(seconds)
 
     def __enter__(self) -> GitHubDouble:
         return self.start()
@@ -175,6 +189,18 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
+    def handle(self) -> None:
+        """Serve this connection, known to stop() so that it can end it; not once stopping."""
+        d = self.double
+        with d.lock:
+            d._open.add(self.connection)
+        try:
+            if not d._stopping.is_set():  # checked after joining `_open`: stop() misses none
+                super().handle()
+        finally:
+            with d.lock:
+                d._open.discard(self.connection)
+
     def do_GET(self) -> None:
         self._handle("GET")
 
@@ -195,8 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         auth = self.headers.get("Authorization")
         d.seen.append(Seen(method, path, query, auth, self.headers.get("User-Agent"), body))
-        if d.latency:
-            time.sleep(d.latency)
+        if d._pause(d.latency):
+            return None  # the double is stopping
         if not self.headers.get("User-Agent"):
             return self._send(
                 403,
@@ -207,7 +233,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         fault = d._take_fault(method, path)
         if fault and fault.status is not None:
-            time.sleep(fault.delay)
+            if d._pause(fault.delay):
+                return None
             return self._send(fault.status, fault.body or {"message": "fault"}, fault.headers)
         token = self._token(auth)
         if token is None:
@@ -218,8 +245,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return None
-        if fault and fault.delay:
-            time.sleep(fault.delay)
+        if fault and d._pause(fault.delay):
+            return None
         return self._send(status, payload, headers)
 
     def _token(self, auth: str | None) -> TokenInfo | None:
