@@ -97,6 +97,7 @@ class GitHubDouble:
     def start(self) -> GitHubDouble:
         handler = type("Handler", (_Handler,), {"double": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = False  # so that server_close() joins the handlers: see stop()
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
@@ -111,7 +112,7 @@ class GitHubDouble:
                 for conn in self._open:  # wakes handlers waiting on a kept-alive connection
                     with contextlib.suppress(OSError):
                         conn.shutdown(socket.SHUT_RDWR)
-            self._server.server_close()  # joins the handler threads (not daemons, so it can)
+            self._server.server_close()  # joins the handler threads
             self._server = None
 
     def _pause(self, seconds: float) -> bool:
