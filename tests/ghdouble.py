@@ -58,6 +58,9 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # before answering (after doing the work when after_create is set)
     after_create: str | None = None  # "drop": create, then close without answering; "delay"
+    # Set it to end the delay now (and skip it from then on): a test that must act while an
+    # answer is held holds it long and releases it, rather than racing a delay of a few seconds.
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -107,6 +110,8 @@ class GitHubDouble:
         standard server prints that BrokenPipeError into the stderr of whatever test runs then."""
         if self._server is not None:
             self._stopping.set()  # handlers in a delay or latency wake and answer nothing
+            for f in self.faults:
+                f.released.set()
             self._server.shutdown()
             with self.lock:
                 for conn in self._open:  # wakes handlers waiting on a kept-alive connection
@@ -115,9 +120,10 @@ class GitHubDouble:
             self._server.server_close()  # joins the handler threads
             self._server = None
 
-    def _pause(self, seconds: float) -> bool:
-        """Wait `seconds`, or less if the double stops meanwhile: True then."""
-        return self._stopping.wait(seconds)
+    def _pause(self, seconds: float, fault: Fault | None = None) -> bool:
+        """Wait `seconds`, less if the fault is released or the double stops: True if it stops."""
+        (fault.released if fault else self._stopping).wait(seconds)
+        return self._stopping.is_set()
 
     def __enter__(self) -> GitHubDouble:
         return self.start()
@@ -234,7 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
         fault = d._take_fault(method, path)
         if fault and fault.status is not None:
-            if d._pause(fault.delay):
+            if d._pause(fault.delay, fault):
                 return None
             return self._send(fault.status, fault.body or {"message": "fault"}, fault.headers)
         token = self._token(auth)
@@ -246,7 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return None
-        if fault and d._pause(fault.delay):
+        if fault and d._pause(fault.delay, fault):
             return None
         return self._send(status, payload, headers)
 

@@ -83,7 +83,7 @@ def test_dry_run_changes_nothing_and_sends_no_post(github_env, db_path):
 
 def test_killed_after_github_created_the_repo_is_adopted_on_rerun(github_env, db_path):
     add("acme")
-    github_env.fault("POST", f"/orgs/{ORG}/repos", after_create="delay", delay=30)
+    github_env.fault("POST", f"/orgs/{ORG}/repos", after_create="delay", delay=3600)  # none before the kill
     proc = start("approve", "acme")
     deadline = time.monotonic() + 20
     while not github_env.created and time.monotonic() < deadline:
