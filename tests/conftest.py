@@ -1,5 +1,7 @@
-"""Every test runs isolated: its own config file and store, no GitHub variables from the
-machine, a fake `gh` that is logged out, a fixed terminal width."""
+"""Every test runs isolated: its own config file, store and home, no GitHub variables from the
+machine, a fake `gh` that is logged out, and a pinned terminal: whatever the caller's TERM,
+NO_COLOR, CI, COLUMNS or LANG, the suite sees the same environment (README's test command must
+pass under `env -i TERM=dumb HOME=$(mktemp -d)` as in a developer's shell)."""
 
 from __future__ import annotations
 
@@ -15,14 +17,45 @@ from pathlib import Path
 
 import pytest
 
+# What the suite relies on from the environment, pinned, and what it must not see, dropped.
+# Some are read when Typer and Rich are imported (FORCE_COLOR, GITHUB_ACTIONS, TERMINAL_WIDTH),
+# so they are pinned here, before the first import, as well as for every test below.
+PINNED_ENV = {
+    "TERM": "xterm-256color",  # test_tty expects colour on its pseudo-terminal
+    "COLUMNS": "120",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONIOENCODING": "utf-8",
+}
+DROPPED_ENV = (
+    "NO_COLOR", "FORCE_COLOR", "PY_COLORS", "CLICOLOR", "CLICOLOR_FORCE", "COLORTERM", "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE", "CI", "GITHUB_ACTIONS", "TERMINAL_WIDTH", "LINES", "JUPYTER_COLUMNS",
+    "JUPYTER_LINES", "_TYPER_FORCE_DISABLE_TERMINAL", "TYPER_USE_RICH", "PYTHONUNBUFFERED",
+    "GH_TOKEN", "GITHUB_TOKEN", "GITHUB_ORG", "GITHUB_API_URL", "GH_HOST", "GH_ENTERPRISE_TOKEN",
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
+)  # fmt: skip
+
+
+# The test harness's own switches (tests/pg.py), not specctl settings: kept.
+HARNESS_ENV = ("SPECCTL_TEST_PG_URL", "SPECCTL_REQUIRE_PG")
+
+
+def _unwanted(var: str) -> bool:
+    return var in DROPPED_ENV or (var.startswith("SPECCTL_") and var not in HARNESS_ENV)
+
+
+for _var in [v for v in os.environ if _unwanted(v)]:
+    del os.environ[_var]
+os.environ.update(PINNED_ENV)
+
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ghdouble import GitHubDouble
-from pg import pg_server, pg_url  # noqa: F401  (fixtures: a throwaway PostgreSQL)
-from specctl.cli.app import run
-from specctl.config import DatabaseURL
-from specctl.runtime import Options, Runtime
-from specctl.store import Store, open_store
+from ghdouble import GitHubDouble  # noqa: E402  (after the pins above, on purpose)
+from pg import pg_server, pg_url  # noqa: E402, F401  (fixtures: a throwaway PostgreSQL)
+from specctl.cli.app import run  # noqa: E402
+from specctl.config import DatabaseURL  # noqa: E402
+from specctl.runtime import Options, Runtime  # noqa: E402
+from specctl.store import Store, open_store  # noqa: E402
 
 ORG = "auditmos-projects"
 TOKEN = "ghp_canary-TEST-TOKEN-not-real-0123456789"  # a canary: must never show up anywhere
@@ -30,16 +63,18 @@ TOKEN = "ghp_canary-TEST-TOKEN-not-real-0123456789"  # a canary: must never show
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for var in list(os.environ):
-        if var.startswith("SPECCTL_") or var in (
-            "GH_TOKEN", "GITHUB_TOKEN", "GITHUB_ORG", "GITHUB_API_URL", "NO_COLOR", "GH_HOST",
-        ):  # fmt: skip
-            monkeypatch.delenv(var)
-    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # processes buffer stdout, as users' do
+    for var in [v for v in os.environ if _unwanted(v)]:  # PYTHONUNBUFFERED too: buffer as users' do
+        monkeypatch.delenv(var)
+    for var, value in PINNED_ENV.items():
+        monkeypatch.setenv(var, value)
+    home = tmp_path / "home"  # never the user's ~/.config/specctl, ~/.cache or gh's login
+    for var, sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
+                     ("XDG_CACHE_HOME", ".cache")):  # fmt: skip
+        (home / sub).mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("SPECCTL_CONFIG", str(tmp_path / "config" / "config.toml"))
     monkeypatch.setenv("SPECCTL_DB", str(tmp_path / "data" / "specctl.db"))
     monkeypatch.setenv("SPECCTL_PACE", "0")
-    monkeypatch.setenv("COLUMNS", "120")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake_gh = bin_dir / "gh"
@@ -120,6 +155,7 @@ def double() -> Iterator[GitHubDouble]:
         d.add_org(ORG)
         d.add_token(TOKEN, "admin")
         yield d
+    assert not d.errors, d.errors[0]  # the double itself failed: a bug in the test's double
 
 
 @pytest.fixture

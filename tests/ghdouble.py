@@ -16,6 +16,7 @@ import contextlib
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -73,7 +74,180 @@ class Seen:
     body: Any
 
 
-class GitHubDouble:
+# -- provisioning: generate from a template, settings, topics, teams, contents -------------------
+
+REPO_DEFAULTS: dict[str, Any] = {
+    "homepage": None,
+    "has_issues": True,
+    "has_projects": True,
+    "has_wiki": True,
+    "has_discussions": False,
+    "allow_squash_merge": True,
+    "allow_merge_commit": True,
+    "allow_rebase_merge": True,
+    "allow_auto_merge": False,
+    "delete_branch_on_merge": False,
+    "is_template": False,
+}
+_TOPIC = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
+_PERMISSIONS = ("pull", "triage", "push", "maintain", "admin")
+Answer = tuple[int, Any, dict[str, str]]
+
+
+class _DoubleProvisioning:
+    """GitHubDouble's set-up helpers for provisioning."""
+
+    def add_team(self: Any, org: str, slug: str) -> None:
+        self.teams.setdefault(org.lower(), set()).add(slug)
+
+    def add_template(self: Any, owner: str, name: str, files: dict[str, str]) -> dict[str, Any]:
+        repo = self.add_repo(owner, name)
+        repo["is_template"] = True
+        self.files[repo["full_name"].lower()] = dict(files)
+        return repo
+
+    def repo(self: Any, full_name: str) -> dict[str, Any]:
+        return dict(self.repos[full_name.lower()])
+
+
+class _ProvisioningRoutes:
+    """The provisioning endpoints (GITHUB.md "Provisioning endpoints"); None: not one of them."""
+
+    double: Any
+
+    def _provisioning(self: Any, method: str, parts: list[str], body: Any, token: TokenInfo) -> Answer | None:
+        if len(parts) == 4 and parts[0] == "repos" and parts[3] == "generate" and method == "POST":
+            return self._generate(f"{parts[1]}/{parts[2]}", body or {}, token)
+        if len(parts) == 4 and parts[0] == "orgs" and parts[2] == "teams" and method == "GET":
+            if parts[3] not in self.double.teams.get(parts[1].lower(), set()):
+                return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
+            return 200, {"slug": parts[3], "name": parts[3], "id": 1}, {}
+        if len(parts) == 7 and parts[0] == "orgs" and parts[2] == "teams" and parts[4] == "repos":
+            if method == "PUT":
+                return self._team_permission(parts[1], parts[3], f"{parts[5]}/{parts[6]}", body or {}, token)
+            return None
+        if len(parts) < 3 or parts[0] != "repos" or (len(parts) == 3 and method == "GET"):
+            return None
+        full_name = f"{parts[1]}/{parts[2]}"
+        repo = self.double.repos.get(full_name.lower())
+        if repo is None or not self._visible(repo, token):
+            return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
+        key, rest = full_name.lower(), parts[3:]
+        writing = method != "GET"
+        if writing and not token.can_create:
+            return _no_admin()
+        if rest == [] and method == "PATCH":
+            for name, value in (body or {}).items():
+                if name in REPO_DEFAULTS and name not in self.double.ignored_settings:
+                    repo[name] = value
+            return 200, repo, {}
+        if rest == ["topics"]:
+            if writing:
+                names = (body or {}).get("names")
+                if not isinstance(names, list) or not all(
+                    isinstance(n, str) and _TOPIC.fullmatch(n) for n in names
+                ):
+                    return 422, {"message": "Invalid topics", "errors": ["topics are invalid"]}, {}
+                repo["topics"] = list(names)
+            return 200, {"names": repo["topics"]}, {}
+        if rest == ["teams"] and not writing:
+            teams = self.double.repo_teams.get(key, {})
+            return 200, [{"slug": t, "name": t, "permission": p} for t, p in sorted(teams.items())], {}
+        files = self.double.files.get(key, {})
+        if rest == ["readme"] and not writing:
+            for path, text in files.items():
+                if "/" not in path and path.lower().startswith("readme"):
+                    return 200, _content(path, text), {}
+            return 404, {"message": "Not Found" if files else "This repository is empty."}, {}
+        if len(rest) >= 2 and rest[0] == "contents":
+            return self._contents(key, "/".join(rest[1:]), method, body or {})
+        return 404, {"message": "Not Found"}, {}
+
+    def _generate(self: Any, template: str, body: dict[str, Any], token: TokenInfo) -> Answer:
+        d = self.double
+        source = d.repos.get(template.lower())
+        if source is None or not self._visible(source, token):
+            return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
+        if not source.get("is_template"):
+            return 422, {"message": f"{source['full_name']} is not a template repository"}, {}
+        org = self._org(str(body.get("owner") or ""), token)
+        if isinstance(org, tuple):
+            return org
+        if not token.can_create:
+            return _no_admin()
+        name = _BAD_NAME_CHARS.sub("-", str(body.get("name") or ""))[:100]
+        if not name:
+            return 422, {"message": "Invalid request", "errors": ["name is missing"]}, {}
+        with d.lock:
+            if f"{org.login}/{name}".lower() in d.repos:
+                errors = ["Could not clone: Name already exists on this account"]
+                return 422, {"message": "Repository creation failed.", "errors": errors, "status": "422"}, {}
+            repo = d.add_repo(org.login, name, private=bool(body.get("private")))
+            repo["description"] = body.get("description") or ""
+            d.created.append(repo["full_name"])
+        files = dict(d.files.get(template.lower(), {}))
+
+        def arrive() -> None:  # the template's content lands a little after the 201
+            d.files[repo["full_name"].lower()] = files
+
+        if d.template_delay:
+            threading.Timer(d.template_delay, arrive).start()
+        else:
+            arrive()
+        return 201, repo, {"Location": f"{self._origin()}/repos/{repo['full_name']}"}
+
+    def _team_permission(
+        self: Any, org: str, team: str, full_name: str, body: dict[str, Any], token: TokenInfo
+    ) -> Answer:
+        d = self.double
+        repo = d.repos.get(full_name.lower())
+        if team not in d.teams.get(org.lower(), set()) or repo is None:
+            return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
+        if not token.can_create:
+            return _no_admin()
+        if repo["owner"]["login"].lower() != org.lower():
+            return (
+                422,
+                {"message": "Validation Failed", "errors": ["repository is not owned by the organization"]},
+                {},
+            )
+        permission = body.get("permission", "push")
+        if permission not in _PERMISSIONS:
+            return 422, {"message": "Validation Failed", "errors": [f"invalid permission {permission}"]}, {}
+        d.repo_teams.setdefault(full_name.lower(), {})[team] = permission
+        return 204, None, {}
+
+    def _contents(self: Any, key: str, path: str, method: str, body: dict[str, Any]) -> Answer:
+        files = self.double.files.setdefault(key, {})
+        if method == "GET":
+            if path not in files:
+                return 404, {"message": "Not Found" if files else "This repository is empty."}, {}
+            return 200, _content(path, files[path]), {}
+        if method != "PUT":
+            return 404, {"message": "Not Found"}, {}
+        if path in files and not body.get("sha"):
+            return 422, {"message": 'Invalid request.\n\n"sha" wasn\'t supplied.'}, {}
+        import base64
+
+        files[path] = base64.b64decode(body.get("content") or "").decode()
+        return 201, {"content": _content(path, files[path]), "commit": {"message": body.get("message")}}, {}
+
+
+def _content(path: str, text: str) -> dict[str, Any]:
+    import base64
+    import hashlib
+
+    sha = hashlib.sha1(text.encode()).hexdigest()  # git's object name, not security
+    return {"type": "file", "name": path.rsplit("/", 1)[-1], "path": path, "sha": sha,
+            "encoding": "base64", "content": base64.b64encode(text.encode()).decode()}  # fmt: skip
+
+
+def _no_admin() -> Answer:
+    body = {"message": "Resource not accessible by personal access token", "documentation_url": DOCS}
+    return 403, body, {"X-Accepted-GitHub-Permissions": "administration=write"}
+
+
+class GitHubDouble(_DoubleProvisioning):
     def __init__(self, *, latency: float = 0.0):
         self.latency = latency
         self._stopping = threading.Event()  # set by stop(): waits end at once, nothing more is answered
@@ -86,8 +260,19 @@ class GitHubDouble:
         self.faults: list[Fault] = []
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
+        # GitHub's reads lag its writes: a repo made by POST stays invisible to GETs and lists
+        # for `read_lag` seconds (a second POST of its name still meets "already exists").
+        self.read_lag = 0.0
+        self._hidden_until: dict[str, float] = {}  # lower-cased full_name -> monotonic time
         self._next_id = 1000
         self._server: ThreadingHTTPServer | None = None
+        self.errors: list[str] = []  # tracebacks of the handler's own failures, never on stderr
+        # provisioning (see _ProvisioningRoutes)
+        self.teams: dict[str, set[str]] = {}  # lower-cased org -> team slugs
+        self.repo_teams: dict[str, dict[str, str]] = {}  # lower-cased full_name -> team -> permission
+        self.files: dict[str, dict[str, str]] = {}  # lower-cased full_name -> path -> text
+        self.template_delay = 0.0  # seconds before a generated repo gets its template's files
+        self.ignored_settings: set[str] = set()  # PATCH accepts these and keeps the old value
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -97,9 +282,9 @@ class GitHubDouble:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> GitHubDouble:
+    def start(self, port: int = 0) -> GitHubDouble:
         handler = type("Handler", (_Handler,), {"double": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", port), handler, self)
         self._server.daemon_threads = False  # so that server_close() joins the handlers: see stop()
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
@@ -157,6 +342,8 @@ class GitHubDouble:
             "html_url": f"https://github.com/{owner}/{name}",
             "description": "",
             "created_at": created_at or stamp(),
+            **REPO_DEFAULTS,
+            "topics": [],
         }
         self.repos[repo["full_name"].lower()] = repo
         return repo
@@ -164,6 +351,13 @@ class GitHubDouble:
     def add_repos(self, owner: str, count: int, prefix: str = "repo") -> None:
         for i in range(count):
             self.add_repo(owner, f"{prefix}-{i:05d}")
+
+    def settle(self) -> None:
+        """End the read lag now: every repo made so far becomes visible."""
+        self._hidden_until.clear()
+
+    def _settled(self, repo: dict[str, Any]) -> bool:
+        return time.monotonic() >= self._hidden_until.get(repo["full_name"].lower(), 0.0)
 
     def fault(self, method: str, path: str, **kwargs: Any) -> Fault:
         f = Fault(method, re.compile(path), **kwargs)
@@ -186,7 +380,22 @@ class GitHubDouble:
         return None
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Server(ThreadingHTTPServer):
+    """The standard server prints a traceback to stderr when a handler fails, e.g. a client that
+    hung up mid-answer (BrokenPipe): that would land in the stderr a test is reading. Keep them."""
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler], double: GitHubDouble):
+        super().__init__(address, handler)
+        self.double = double
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import traceback
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client hanging up is normal
+            self.double.errors.append(traceback.format_exc())
+
+
+class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
     double: GitHubDouble
     protocol_version = "HTTP/1.1"
     # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and the
@@ -213,6 +422,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._handle("POST")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
 
     # -- dispatch ---------------------------------------------------------------------------
 
@@ -272,6 +487,9 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> tuple[int, Any, dict[str, str]]:
         d = self.double
         parts = path.strip("/").split("/")
+        routed = self._provisioning(method, parts, body, token)
+        if routed is not None:
+            return routed
         if method == "POST" and len(parts) == 3 and parts[0] == "orgs" and parts[2] == "repos":
             return self._create(parts[1], body, token)
         if method != "GET":
@@ -300,12 +518,12 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(org, tuple):
                 return org
             repos = [r for r in d.repos.values() if r["owner"]["login"].lower() == org.login.lower()]
-            return self._list(repos, query, f"/organizations/{org.id}/repos")
+            return self._list([r for r in repos if d._settled(r)], query, f"/organizations/{org.id}/repos")
         if len(parts) == 3 and parts[0] == "users" and parts[2] == "repos":
             if parts[1].lower() not in d.users:
                 return 404, {"message": "Not Found"}, {}
             repos = [r for r in d.repos.values() if r["owner"]["login"].lower() == parts[1].lower()]
-            return self._list(repos, query, f"/users/{parts[1]}/repos")
+            return self._list([r for r in repos if d._settled(r)], query, f"/users/{parts[1]}/repos")
         if len(parts) == 3 and parts[0] == "repos":
             repo = d.repos.get(f"{parts[1]}/{parts[2]}".lower())
             if repo is None or not self._visible(repo, token):
@@ -333,7 +551,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _visible(self, repo: dict[str, Any], token: TokenInfo) -> bool:
         owner = repo["owner"]["login"].lower()
-        return owner == token.login.lower() or owner in self.double.orgs
+        return (owner == token.login.lower() or owner in self.double.orgs) and self.double._settled(repo)
 
     def _create(self, org_login: str, body: Any, token: TokenInfo) -> tuple[int, Any, dict[str, str]]:
         d = self.double
@@ -378,6 +596,8 @@ class _Handler(BaseHTTPRequestHandler):
             repo = d.add_repo(org.login, name, private=bool((body or {}).get("private")))
             repo["description"] = (body or {}).get("description") or ""
             d.created.append(repo["full_name"])
+            if d.read_lag:
+                d._hidden_until[repo["full_name"].lower()] = time.monotonic() + d.read_lag
         return 201, repo, {"Location": f"{self._origin()}/repos/{repo['full_name']}"}
 
     def _list(
@@ -408,7 +628,7 @@ class _Handler(BaseHTTPRequestHandler):
         return f"http://{host}" if host else self.double.url
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+        data = b"" if status == 204 else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -425,12 +645,32 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-if __name__ == "__main__":  # a double to poke at by hand: python tests/ghdouble.py
-    double = GitHubDouble().start()
-    double.add_org("auditmos-projects")
-    double.add_token("dev-token", "admin")
-    print(f"GitHub double at {double.url} (token: dev-token); Ctrl-C stops it", flush=True)
+def main(argv: list[str] | None = None) -> None:
+    """A double to poke at by hand: python tests/ghdouble.py --help."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python tests/ghdouble.py",
+        description="Serve a GitHub double on 127.0.0.1 until Ctrl-C, for trying specctl by hand.",
+        epilog="Then: GITHUB_API_URL=http://127.0.0.1:PORT GH_TOKEN=TOKEN specctl doctor",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free one)")
+    parser.add_argument("--token", default="dev-token", help="the token it accepts (default: dev-token)")
+    parser.add_argument("--org", default="auditmos-projects", help="the org (default: auditmos-projects)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="start with N repos in the org")
+    args = parser.parse_args(argv)
+    double = GitHubDouble().start(args.port)
+    double.add_org(args.org)
+    double.add_token(args.token, "admin")
+    double.add_repos(args.org, args.seed)
+    print(
+        f"GitHub double at {double.url} (token: {args.token}, org: {args.org}); Ctrl-C stops it", flush=True
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         double.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -101,10 +101,14 @@ def test_bad_env_value_names_the_variable(tmp_path):
 @pytest.mark.parametrize(
     ("var", "value", "expected"),
     [
-        ("SPECCTL_PACE", "abc", "expected a number >= 0"),
-        ("SPECCTL_PACE", "inf", "expected a number >= 0"),
-        ("SPECCTL_MAX_WAIT", "nan", "expected a number >= 0"),
-        ("SPECCTL_TIMEOUT", "1e999", "expected a number > 0"),
+        ("SPECCTL_PACE", "abc", "expected a number from 0 to 60"),
+        ("SPECCTL_PACE", "inf", "expected a number from 0 to 60"),
+        ("SPECCTL_MAX_WAIT", "nan", "expected a number from 0 to 3600"),
+        ("SPECCTL_TIMEOUT", "1e999", "expected a number above 0, at most 300"),
+        # so large that sleep() or a socket timeout would overflow (`SPECCTL_PACE=1e10` crashed)
+        ("SPECCTL_PACE", "1e10", "expected a number from 0 to 60"),
+        ("SPECCTL_MAX_WAIT", "1e10", "expected a number from 0 to 3600"),
+        ("SPECCTL_TIMEOUT", "1e10", "expected a number above 0, at most 300"),
         ("SPECCTL_CONCURRENCY", "many", "expected a whole number from 1 to 100"),
     ],
 )
@@ -113,6 +117,31 @@ def test_bad_numbers_say_what_is_expected_in_our_words(tmp_path, var, value, exp
     with pytest.raises(ConfigError) as e:
         resolve(environ={var: value}, config=config_at(tmp_path, ""))
     assert e.value.message.endswith(f"(from {var}): {expected}")
+
+
+@pytest.mark.parametrize("text", ['token = ["ghp_SECRET"]', 'token = {t = "ghp_SECRET"}', "token = 7357"])
+def test_a_token_of_the_wrong_type_is_refused_without_showing_it(tmp_path, text):
+    with pytest.raises(ConfigError) as e:
+        config_at(tmp_path, text)
+    assert "token" in e.value.message
+    assert "SECRET" not in e.value.message
+    assert "7357" not in e.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "environ"),
+    [
+        ('org = "' + "o" * 5_000_000 + '"', {}),
+        ("k" * 5_000_000 + " = 1", {}),
+        ("[env." + "e" * 5_000_000 + "]\npace = -1", {}),
+        ("", {"GITHUB_ORG": "o" * 5_000_000}),
+        ("", {"SPECCTL_PACE": "9" * 5_000_000}),
+    ],
+)
+def test_values_echoed_in_config_errors_are_cut_short(tmp_path, text, environ):
+    with pytest.raises(ConfigError) as e:
+        resolve(environ=environ, config=config_at(tmp_path, text))
+    assert len(e.value.message) < 400
 
 
 def test_token_order(tmp_path):

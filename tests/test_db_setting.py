@@ -102,3 +102,10 @@ def test_a_postgres_url_without_psycopg_is_bad_config_naming_the_install(cli, mo
     assert error["code"] == "CONFIG_INVALID"
     assert "pip install 'specctl[postgres]'" in error["message"]
     assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_a_path_whose_tilde_cannot_be_expanded_is_bad_config(cli):
+    result = cli("--db", "~nosuchuser-specctl/x.db", "projects")
+    assert result.exit_code == 2
+    assert "cannot expand '~'" in result.stderr
+    assert "internal error" not in result.stderr

@@ -99,6 +99,26 @@ def test_killed_after_github_created_the_repo_is_adopted_on_rerun(github_env, db
     assert len(github_env.requests("POST")) == 1
 
 
+def test_killed_after_github_created_the_repo_then_rerun_at_once_under_read_lag(github_env, db_path):
+    """GitHub's reads lag its writes: the re-run's GET says 404 and its POST "already exists".
+    The killed run's unanswered attempt makes that repo ours: wait for it, adopt it, no twin."""
+    add("acme")
+    github_env.read_lag = 3
+    # Killed as soon as the repo exists; a short delay, so that the double's write to the dead
+    # connection fails while this test still runs, not in a later test reading stderr.
+    github_env.fault("POST", f"/orgs/{ORG}/repos", after_create="delay", delay=2)
+    proc = start("approve", "acme")
+    deadline = time.monotonic() + 20
+    while not github_env.created and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    rerun = specctl("approve", "acme")
+    assert rerun.exit_code == 0, rerun.stderr
+    assert tsv(rerun.stdout) == [["acme", "review", f"{ORG}/acme", "adopted"]]
+    assert github_env.created == [f"{ORG}/acme"]
+
+
 def test_processes_racing_on_the_same_slugs_make_one_repo_each(github_env, db_path):
     slugs = [f"p{i}" for i in range(6)]
     add(*slugs)

@@ -36,6 +36,20 @@ def test_add_from_file_adds_and_lists_the_new_projects_without_repo(tmp_path):
     assert len(tsv(specctl("projects").stdout)) == 4
 
 
+def test_add_from_file_again_adds_nothing_twice(tmp_path):
+    specctl("add", "Acme Portal", "--slug", "acme")
+    listing = tmp_path / "clients.tsv"
+    listing.write_text("Acme Portal\tClient portal\nBeta Shop\nbeta shop\n")
+    code, out, err = example("add-from-file.sh", str(listing))
+    assert code == 0, err
+    assert [r[4] for r in tsv(out)] == ["Beta Shop"]
+    assert "skipped: Acme Portal" in err
+    assert "skipped: beta shop" in err
+    code, out, err = example("add-from-file.sh", str(listing))
+    assert (code, out) == (0, "")
+    assert len(tsv(specctl("projects").stdout)) == 2
+
+
 def test_approve_stale_approves_only_old_interviewing_specs(github_env, db_path):
     for slug in ("old", "new", "old-review"):
         specctl("add", slug, "--slug", slug)
@@ -69,5 +83,5 @@ def test_export_csv(github_env):
     code, out, err = example("export-csv.sh")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "slug,name,spec_status,github_repo,repo_source,created_at,updated_at"
-    assert lines[1].startswith('acme,"Acme, Inc.",interviewing,,,')
+    assert lines[0] == "slug,spec_status,github_repo,repo_source,name,description,created_at,updated_at"
+    assert lines[1].startswith('acme,interviewing,,,"Acme, Inc.",,20')

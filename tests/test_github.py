@@ -285,7 +285,7 @@ def page_link(page, last=3, base=f"{API}/organizations/42/repos"):
 def test_list_follows_link_urls_as_given_across_three_pages(gh, httpx_mock, concurrency):
     gh.concurrency = concurrency
     httpx_mock.add_response(
-        url=f"{API}/orgs/{ORG}/repos?per_page=100", json=[repo_json(f"r{i}") for i in range(100)],
+        url=f"{API}/orgs/{ORG}/repos?per_page=100&sort=full_name", json=[repo_json(f"r{i}") for i in range(100)],
         headers=page_link(1),
     )  # fmt: skip
     for page in (2, 3):
@@ -299,15 +299,17 @@ def test_list_follows_link_urls_as_given_across_three_pages(gh, httpx_mock, conc
 
 
 def test_list_for_a_user_falls_back_from_orgs(gh, httpx_mock):
-    httpx_mock.add_response(url=f"{API}/orgs/someone/repos?per_page=100", status_code=404)
-    httpx_mock.add_response(url=f"{API}/users/someone/repos?per_page=100", json=[repo_json("x", "someone")])
+    httpx_mock.add_response(url=f"{API}/orgs/someone/repos?per_page=100&sort=full_name", status_code=404)
+    httpx_mock.add_response(
+        url=f"{API}/users/someone/repos?per_page=100&sort=full_name", json=[repo_json("x", "someone")]
+    )
     assert [r.full_name for r in gh.list_repos("someone")] == ["someone/x"]
 
 
 def test_list_limit_stops_fetching_early(gh, httpx_mock):
     gh.concurrency = 1
     httpx_mock.add_response(
-        url=f"{API}/user/repos?per_page=100", json=[repo_json(f"r{i}") for i in range(100)],
+        url=f"{API}/user/repos?per_page=100&sort=full_name", json=[repo_json(f"r{i}") for i in range(100)],
         headers=page_link(1, base=f"{API}/user/repos"),
     )  # fmt: skip
     assert len(gh.list_repos(limit=50)) == 50
@@ -354,7 +356,7 @@ def test_redirect_within_the_api_host_is_followed_with_the_token(gh, httpx_mock)
 def test_pagination_pointing_at_another_host_is_refused(gh, httpx_mock):
     gh.concurrency = 1
     httpx_mock.add_response(
-        url=f"{API}/user/repos?per_page=100", json=[repo_json("a")],
+        url=f"{API}/user/repos?per_page=100&sort=full_name", json=[repo_json("a")],
         headers={"Link": '<https://evil.example.com/user/repos?page=2>; rel="next"'},
     )  # fmt: skip
     with pytest.raises(GitHubError, match="another host"):

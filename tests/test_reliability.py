@@ -153,7 +153,7 @@ def test_eight_processes_approving_the_same_forty_slugs(github_env, db_path):
 def test_set_repo_racing_an_approve_wins(github_env, db_path):
     specctl("add", "Acme", "--slug", "acme")
     held = github_env.fault("POST", CREATE, after_create="delay", delay=3600)
-    proc = start("approve", "acme", SPECCTL_TIMEOUT="600")  # it waits for the answer, however long
+    proc = start("approve", "acme", SPECCTL_TIMEOUT="300")  # it waits for the answer, however long
     deadline = time.monotonic() + 60
     while not github_env.created and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -6,7 +6,7 @@ import pytest
 
 from specctl.errors import BadInput, ProjectNotFound, StoreError
 from specctl.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
-from specctl.store import open_store, os_actor
+from specctl.store import open_store, os_actor, stamp
 
 
 def add(store, slug="acme", status="interviewing"):
@@ -44,6 +44,41 @@ def test_duplicate_slug_is_bad_input(store):
 def test_require_unknown_is_not_found(store):
     with pytest.raises(ProjectNotFound, match="no project 'nope'"):
         store.require("nope")
+
+
+def test_unknown_slug_suggests_a_unique_prefix_or_one_edit_away(store):
+    for slug in ("acme-portal", "acme-shop", "beta"):
+        add(store, slug)
+    with pytest.raises(ProjectNotFound, match="did you mean beta"):
+        store.require("betta")
+    with pytest.raises(ProjectNotFound, match="did you mean acme-shop"):
+        store.require("acme-s")
+    with pytest.raises(ProjectNotFound, match="projects` lists them"):
+        store.require("acme")  # a prefix of two: no guess
+
+
+def test_named_finds_projects_by_name_ignoring_case_and_blanks(store):
+    add(store, "acme")
+    assert store.named("  ACME ") == ["acme"]
+    assert store.named("Beta") == []
+
+
+def test_edit_changes_name_and_description_with_one_event(store):
+    add(store)
+    before, after = store.edit("acme", {"name": "Acme Two", "description": "d"})
+    assert (before.name, after.name, after.description) == ("Acme", "Acme Two", "d")
+    assert store.events("acme")[-1].details == {"name": {"from": "Acme", "to": "Acme Two"}}
+    store.edit("acme", {"name": "Acme Two"})  # no change: no event
+    assert len(store.events("acme")) == 2
+
+
+def test_one_repo_belongs_to_one_project(store):
+    add(store, "acme")
+    add(store, "beta")
+    store.set_manual_repo("acme", "client/portal")
+    with pytest.raises(BadInput, match="already the repo of acme"):
+        store.set_manual_repo("beta", "Client/Portal")
+    assert store.require("beta").github_repo is None
 
 
 def test_set_status_is_compare_and_set(store):
@@ -144,6 +179,28 @@ def test_a_store_made_by_migration_1_opens_in_this_version_without_loss(tmp_path
     assert [(e.kind, e.actor) for e in store.events("old")] == [("x", None)]  # who: not known then
     assert store.attempts("old") == []  # migration 2's table exists now
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_attempts_of_a_schema_3_store_open_as_unanswered_without_loss(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, upto=3)
+    conn.execute(
+        "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) "
+        "VALUES ('old', 'Old', '', 'review', 't', 't')"
+    )
+    conn.execute(
+        "INSERT INTO repo_attempts (project_slug, name, at, run_id) "
+        "VALUES ('old', 'old', '2026-01-02T03:04:05Z', 'r1')"
+    )
+    conn.close()
+    store = open_store(path)
+    [attempt] = store.attempts("old")
+    assert (attempt.name, stamp(attempt.at), attempt.run_id) == ("old", "2026-01-02T03:04:05Z", "r1")
+    assert (attempt.owner, attempt.outcome, attempt.github_at) == (None, None, None)  # nothing kept then
+    store.record_attempt("old", "old", "r2", owner="org")
+    store.set_attempt_outcome("old", "r2", "old", "created")
+    assert [(a.owner, a.outcome) for a in store.attempts("old")] == [(None, None), ("org", "created")]
 
 
 def test_store_from_a_newer_specctl_is_refused_untouched(tmp_path):
@@ -256,3 +313,35 @@ def test_an_older_and_a_newer_specctl_migrating_at_once(tmp_path):
         n for n, _ in MIGRATIONS
     ]
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_doctor_reports_an_sqlite_store_kind_path_and_schema(cli, db_path):
+    import json
+
+    assert cli("add", "A", "--slug", "a").exit_code == 0
+    checks = {c["name"]: c for c in json.loads(cli("--json", "doctor").stdout)["checks"]}
+    assert checks["store"]["detail"] == f"sqlite {db_path} opens, schema {SCHEMA_VERSION} (1 project)"
+
+
+@pytest.mark.parametrize("side", ["-shm", "-wal"])
+def test_a_read_only_shm_or_wal_left_over_is_named(tmp_path, side):
+    """SQLite gives `-wal` and `-shm` the store's permissions: after the store was read-only once,
+    a 0444 one may be left when the store is writable again. Say which file is the problem."""
+    from test_hostile import make_immutable  # as root, permission bits stop no write
+
+    path = tmp_path / "s.db"
+    store = open_store(path)
+    add(store)
+    store.close()
+    leftover = Path(f"{path}{side}")
+    leftover.write_bytes(b"")
+    make_immutable(leftover, True)
+    try:
+        store = open_store(path)
+        with pytest.raises(StoreError) as e:
+            add(store, "b")
+        store.close()
+    finally:
+        make_immutable(leftover, False)
+    assert f"{leftover} is read-only" in e.value.message
+    assert f"chmod u+w {leftover}" in e.value.message

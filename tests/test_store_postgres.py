@@ -118,3 +118,56 @@ def test_an_unreachable_server_is_store_unavailable_naming_the_host(cli, tmp_pat
         assert error["code"] == "STORE_UNAVAILABLE"
         assert f"cannot reach the store at {tmp_path}/nosuchdir" in error["message"]
         assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_doctor_reports_kind_where_schema_server_and_round_trip(pg_url):
+    from specctl.doctor import Doctor
+    from specctl.runtime import Options, Runtime
+
+    password = "doctor-canary-pw"
+    url = pg_url.replace("postgresql://postgres@", f"postgresql://postgres:{password}@")
+    ticks = iter([1.0, 1.0025])
+    rt = Runtime(Options(db=url), environ={"SPECCTL_CONFIG": "/nonexistent/config.toml"})
+    doctor = Doctor(rt, timer=lambda: next(ticks))
+    assert doctor._check("store", doctor._store)
+    detail = doctor.checks[-1].detail
+    rt.close()
+    assert detail.startswith(
+        f"postgresql {url.replace(password, '****')} opens, schema {SCHEMA_VERSION} (0 projects)"
+    )
+    assert "server PostgreSQL 15." in detail
+    assert detail.endswith("round trip 2.5 ms")
+    assert password not in detail
+
+
+def test_doctor_cli_names_the_store_and_never_the_password(cli, pg_url):
+    password = "doctor-canary-pw"
+    url = pg_url.replace("postgresql://postgres@", f"postgresql://postgres:{password}@")
+    result = cli("--json", "--db", url, "doctor")
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["store"]["status"] == "ok"
+    assert "postgres:****@" in checks["store"]["detail"]
+    assert password not in result.stdout + result.stderr
+
+
+def test_attempts_of_a_first_schema_database_open_as_unanswered_without_loss(pg_url):
+    from specctl.store.postgres import migrate
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        migrate(conn, upto=1)
+        conn.execute(
+            "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) "
+            "VALUES ('old', 'Old', '', 'review', now(), now())"
+        )
+        conn.execute(
+            "INSERT INTO repo_attempts (project_slug, name, at, run_id) VALUES ('old', 'old', now(), 'r1')"
+        )
+    store = open_store(DatabaseURL(pg_url))
+    [attempt] = store.attempts("old")
+    assert (attempt.name, attempt.run_id, attempt.owner, attempt.outcome, attempt.github_at) == (
+        "old", "r1", None, None, None,
+    )  # fmt: skip
+    store.record_attempt("old", "old", "r2", owner="org")
+    store.set_attempt_outcome("old", "r2", "old", "created")
+    assert [(a.owner, a.outcome) for a in store.attempts("old")] == [(None, None), ("org", "created")]
+    store.close()

@@ -2,6 +2,7 @@
 
 import os
 import pty
+import re
 import subprocess
 
 import pytest
@@ -11,14 +12,17 @@ from conftest import specctl_bin
 pytestmark = pytest.mark.slow
 
 
-def on_terminal(*args: str, **env: str) -> str:
-    """Run the installed specctl with stdin, stdout and stderr on a pseudo-terminal."""
+def on_terminal(*args: str, typed: bytes = b"", **env: str) -> str:
+    """Run the installed specctl with stdin, stdout and stderr on a pseudo-terminal, `typed`
+    waiting on the terminal as keys a person pressed."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [specctl_bin(), *args], stdin=follower, stdout=follower, stderr=follower,
         env={**os.environ, "COLUMNS": "100", **env},
     )  # fmt: skip
     os.close(follower)
+    if typed:
+        os.write(leader, typed)
     chunks = []
     while True:
         try:
@@ -74,3 +78,79 @@ def test_batches_and_listings_show_progress_on_a_terminal_only(github_env):
         piped = subprocess.run([specctl_bin(), *args], capture_output=True, text=True)
         assert not any(word in piped.stderr for word in ("Approving", "Listing repos", "Checking"))
         assert "\x1b[" not in piped.stderr + piped.stdout
+
+
+def test_a_failed_create_logs_its_json_line_above_the_progress_bar(github_env):
+    """The log line goes through the bar's console: the bar's line is cleared first and the bar
+    drawn again below, instead of the JSON being appended to a copy of the bar."""
+    for slug in ("a1", "a2", "a3"):
+        on_terminal("add", slug.upper(), "--slug", slug)
+    github_env.fault("POST", r"/orgs/.*/repos", status=422, body={"message": "Visibility can't be private"})
+    github_env.latency = 0.1  # the bar is drawn before the first answer
+    screen = on_terminal("approve", "a1", "a2", "a3")
+    assert '\x1b[2K{"event": "repo_create_failed", "github_error": {"code": "GITHUB_VALIDATION"' in screen
+    assert '"slug": "a1", "status": 422}' in screen  # the seed's keys, whole
+
+
+def test_list_repos_progress_counts_pages_once_the_last_is_known(github_env):
+    github_env.add_repos("auditmos-projects", 250)  # 3 pages of 100
+    assert "3/3" in on_terminal("list-repos")
+
+
+def test_at_70_columns_slugs_and_repos_are_whole_and_the_name_gives_way(github_env):
+    slugs = ["acme-portal-3f9a1c07", "acme-portal-3f9a1c08", "beta-shop-00ff00ff"]
+    for slug in slugs:
+        on_terminal("add", f"Client {slug} with a long descriptive project name", "--slug", slug,
+                    "--allow-same-name")  # fmt: skip
+    on_terminal("set-repo", slugs[0], "acme/portal", "--no-verify")
+    screen = on_terminal("projects", COLUMNS="70")
+    for slug in slugs:
+        assert slug in screen
+    assert "acme/portal" in screen
+    assert "…" not in screen
+    assert max(len(line) for line in re.sub(r"\x1b\[[0-9;]*m", "", screen).splitlines()) <= 70
+
+
+def test_messages_wrap_between_words_on_a_narrow_terminal():
+    screen = on_terminal("show", "a-slug-nobody-has", COLUMNS="40")
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", screen).splitlines() if line.strip()]
+    words = ["error:", "no", "project", "'a-slug-nobody-has'", "in"]
+    assert " ".join(lines).split()[1 : 1 + len(words)] == words  # each word whole on some line
+    assert all(len(line) <= 40 for line in lines)
+
+
+def test_stdin_on_a_terminal_says_what_it_waits_for():
+    on_terminal("add", "Acme", "--slug", "acme")
+    screen = on_terminal("approve", "--stdin", "--no-repo", typed=b"acme\n\x04")
+    assert "reading slugs, one a line; Ctrl-D to end" in screen
+    assert "acme approved" in screen
+
+
+def test_an_empty_store_on_a_terminal_says_how_to_add_a_project():
+    assert 'No projects yet: add one with specctl add "NAME"' in on_terminal("projects")
+    assert subprocess.run([specctl_bin(), "projects"], capture_output=True, text=True).stderr == ""
+
+
+def test_the_suite_does_not_depend_on_the_callers_environment(tmp_path):
+    """The README's test command passes whatever the caller's environment: conftest pins what
+    the tests rely on. Run the terminal tests and the CLI tests under a hostile one."""
+    import sys
+    from pathlib import Path
+
+    home = tmp_path / "home"
+    config = home / ".config" / "specctl" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('org = "someone-elses-org"\norgz = 1\ntoken = "ghp_users-own"\n')
+    config.chmod(0o600)
+    hostile = {
+        "PATH": os.environ["PATH"], "HOME": str(home), "TERM": "dumb", "NO_COLOR": "1", "CI": "true",
+        "GITHUB_ACTIONS": "true", "FORCE_COLOR": "1", "COLUMNS": "40", "LANG": "C", "GH_TOKEN": "ghp_bogus",
+        "SPECCTL_ORG": "x", "TERMINAL_WIDTH": "30",
+    }  # fmt: skip
+    tests = Path(__file__).parent
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+         str(tests / "test_tty.py"), str(tests / "test_cli.py"), "-k", "not does_not_depend"],
+        capture_output=True, text=True, env=hostile, cwd=tests.parent, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]

@@ -14,23 +14,36 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from specctl.errors import (
     EXIT_NO_REPO,
     EXIT_OK,
+    GITHUB_UNAUTHORIZED,
     GitHubError,
     SpecctlError,
+    StoreError,
     TransitionNotAllowed,
 )
 from specctl.names import check_slug
-from specctl.store import Project, Store
+from specctl.store import Attempt, Project, Store
 
 if TYPE_CHECKING:
-    from specctl.github import GitHub, Repo
+    from specctl.github import Created, GitHub, Repo
+    from specctl.provision import ProvisionResult
+    from specctl.repo_config import RepoConfig
 
-CLOCK_SKEW = timedelta(minutes=1)
+# As specctl.github.repos.MAY_HAVE_MADE (not imported from there: that loads httpx).
+MAY_HAVE_MADE = ("sent", "unknown", "created")
+
+CLOCK_SKEW = timedelta(minutes=1)  # for attempts timed by the local clock only (older specctl)
+# For attempts timed by GitHub's clock: its Date and its created_at come from different machines
+# in whole seconds; our reading of its Date errs early already.
+GITHUB_SKEW = timedelta(seconds=2)
+# GitHub's reads lag its writes by seconds: a POST with no answer older than this that left no
+# visible repo did not make one (the name is taken by a repo the token cannot see).
+READ_LAG = timedelta(minutes=10)
 PAST_REVIEW = ("active", "complete")
 
 
@@ -50,6 +63,7 @@ class ApproveResult:
     approved_now: bool = False  # this run moved the spec from interviewing to review
     notes: list[str] = field(default_factory=list)  # what a person should know (dry-run, races)
     github_repo: str | None = None  # for dry-run: the repo it would create or adopt
+    provision: ProvisionResult | None = None  # with a [repo] table: the convergence after linking
 
     @property
     def repo(self) -> str | None:
@@ -65,7 +79,7 @@ class ApproveResult:
             "repo_source": p.repo_source if p else None,
             "action": self.action,
             "error": self.error.to_dict() if self.error else None,
-        }
+        } | ({"provision": self.provision.to_dict()} if self.provision else {})
 
 
 class LinkedMeanwhile(Exception):
@@ -78,33 +92,56 @@ class LinkedMeanwhile(Exception):
 
 
 class StoreAttemptLog:
-    """Records each POST in the store before it is sent, and says when an existing repo is
-    this project's own: a POST of that name may have landed (an earlier attempt on record)
-    and GitHub created it no earlier than that attempt, give or take a minute of clock skew."""
+    """Records each POST in the store before it is sent, and what its answer said after; says
+    when an existing repo is this project's own: a POST of that owner and name may have made it
+    (it got no definite answer, or `created`), and GitHub created it no earlier than that POST."""
 
-    def __init__(self, store: Store, slug: str, run_id: str):
+    def __init__(
+        self,
+        store: Store,
+        slug: str,
+        run_id: str,
+        org: str,
+        github_now: Callable[[], datetime | None] = lambda: None,
+    ):
         self.store = store
         self.slug = slug
         self.run_id = run_id
+        self.org = org  # where attempts of an older specctl, which kept no owner, went
+        self.github_now = github_now  # GitHub's clock, None when unknown
 
-    def before_post(self, name: str) -> None:
-        linked = self.store.record_attempt(self.slug, name, self.run_id)
+    def before_post(self, owner: str, name: str) -> None:
+        at = self.github_now()
+        linked = self.store.record_attempt(self.slug, name, self.run_id, owner=owner, github_at=at)
         if linked is not None:
             raise LinkedMeanwhile(linked)
 
-    def may_adopt(self, repo: Repo, own_post_may_have_landed: bool) -> bool:
+    def answered(self, name: str, outcome: str) -> None:
+        try:
+            self.store.set_attempt_outcome(self.slug, self.run_id, name, outcome)
+        except StoreError:
+            if outcome != "created":
+                raise
+            # The repo exists: the link write that follows meets the same trouble and names it;
+            # the attempt stays `sent`, so the next approve adopts the repo.
+
+    def pending(self, owner: str, name: str) -> bool:
+        now, github_now = self.store.now(), self.github_now()
+        return any(
+            (github_now - a.github_at if a.github_at and github_now else now - a.at) <= READ_LAG
+            for a in self._may_have_made(owner, name)
+        )
+
+    def is_ours(self, repo: Repo) -> bool:
+        """Ours when it is what we would have created: private, where a POST of ours that may
+        have made it went, and created no earlier than that POST."""
         linked = self.store.require(self.slug).github_repo
         if linked is not None and linked.lower() == repo.full_name.lower():
             return True  # a racing process created and recorded it
-        attempts = [a for a in self.store.attempts(self.slug) if a.name.lower() == repo.name.lower()]
-        if not own_post_may_have_landed:
-            # The POST that was just refused with "name already exists" did not make it.
-            own = [a for a in attempts if a.run_id == self.run_id]
-            if own:
-                attempts.remove(own[-1])
-        if not attempts or repo.created_at is None:
+        attempts = self._may_have_made(repo.full_name.split("/")[0], repo.name)
+        if not attempts or not repo.private or repo.created_at is None:
             return False
-        return repo.created_at >= min(a.at for a in attempts) - CLOCK_SKEW
+        return repo.created_at >= min(_earliest(a) for a in attempts)
 
     def retry_name(self, base: str) -> str | None:
         """Reuse the suffixed name an earlier or racing attempt chose, so two runs that both
@@ -114,8 +151,28 @@ class StoreAttemptLog:
                 return attempt.name
         return None
 
-    def earlier_names(self) -> list[str]:
-        return list(dict.fromkeys(a.name for a in self.store.attempts(self.slug)))
+    def earlier_targets(self) -> list[tuple[str, str]]:
+        """Each owner and name an earlier POST went to, first first."""
+        targets = ((a.owner or self.org, a.name) for a in self.store.attempts(self.slug))
+        return list(dict.fromkeys(targets))
+
+    def _may_have_made(self, owner: str, name: str) -> list[Attempt]:
+        """This project's POSTs of `owner/name` that may have made a repo (an older specctl's
+        attempts kept no outcome: they may have)."""
+        return [
+            a
+            for a in self.store.attempts(self.slug)
+            if a.name.lower() == name.lower()
+            and (a.owner or self.org).lower() == owner.lower()
+            and (a.outcome is None or a.outcome in MAY_HAVE_MADE)
+        ]
+
+
+def _earliest(attempt: Attempt) -> datetime:
+    """The earliest `created_at` GitHub can have given a repo this attempt made."""
+    if attempt.github_at is not None:
+        return attempt.github_at - GITHUB_SKEW
+    return attempt.at - CLOCK_SKEW  # timed by the local clock alone
 
 
 class Approver:
@@ -130,6 +187,7 @@ class Approver:
         *,
         log: Callable[[dict[str, Any]], None] = lambda record: None,
         run_id: str | None = None,
+        repo: RepoConfig | None = None,
     ):
         self.store = store
         self._make_github = github
@@ -139,9 +197,11 @@ class Approver:
         self.options = options
         self.log = log
         self.run_id = run_id or _new_run_id()
+        self.repo = repo  # the [repo] table: create from its template, then converge to it
 
     def github(self) -> GitHub:
-        """Built on first need (a batch of skips needs no token), and its failure remembered."""
+        """Built on first need (a batch of skips needs no token); its failure, or GitHub's
+        rejection of the token, is remembered for the rest of the run."""
         if self._github_error is not None:
             raise self._github_error
         if self._github is None:
@@ -162,6 +222,8 @@ class Approver:
             return ApproveResult(slug, "none", error=e, exit_code=e.exit_code)
         result = self._ensure_repo(project)
         result.approved_now = moved
+        if self.repo is not None:
+            result.provision = self._provision(result)
         ends_with_repo = result.action in ("created", "adopted", "skipped")  # also when predicted
         if self.options.require_repo and not ends_with_repo and result.exit_code == EXIT_OK:
             result.exit_code = EXIT_NO_REPO
@@ -191,40 +253,61 @@ class Approver:
             return ApproveResult(slug, "skipped", project)
         if self.options.no_repo:
             return ApproveResult(slug, "none", project)
+        notes: list[str] = []
         try:
             github = self.github()
-            attempts = StoreAttemptLog(self.store, slug, self.run_id)
+            attempts = StoreAttemptLog(self.store, slug, self.run_id, self.org, github.github_now)
             earlier = self._find_earlier(github, attempts)
             if dry_run:
                 return self._predict(github, project, earlier)
             if earlier is not None:
                 repo, adopted = earlier, True
+                owner = repo.full_name.split("/")[0]
+                if owner.lower() != self.org.lower():  # the org was changed since (GITHUB_ORG)
+                    notes.append(
+                        f"{repo.full_name} was created by an earlier approve in {owner}, not in {self.org}"
+                    )
             else:
-                created = github.create_org_repo(self.org, slug, project.description, attempts)
+                created = self._create(github, slug, project.description, attempts)
                 repo, adopted = created.repo, created.adopted
         except GitHubError as e:
+            if e.code == GITHUB_UNAUTHORIZED:
+                self._github_error = e  # a rejected token stays rejected: the rest of the batch sends nothing
             return ApproveResult(slug, "failed", project, error=e) if dry_run else self._failed(project, e)
         except LinkedMeanwhile as e:
             note = f"{e.repo} was linked by another run meanwhile"
             return ApproveResult(slug, "skipped", self.store.require(slug), notes=[note])
-        return self._link(project, repo, adopted)
+        return self._link(project, repo, adopted, notes)
 
     def _find_earlier(self, github: GitHub, attempts: StoreAttemptLog) -> Repo | None:
         """A run cut off after GitHub created the repo left its attempt on record: look that
-        name up and adopt it, rather than meeting a 422 and making a suffixed twin."""
-        for name in attempts.earlier_names():
-            repo = github.get_repo(self.org, name)
-            if repo is not None and attempts.may_adopt(repo, own_post_may_have_landed=True):
+        name up where it went (the org may have changed since) and adopt it, rather than meet a
+        422 and make a suffixed twin, or make a second repo in another org."""
+        for owner, name in attempts.earlier_targets():
+            repo = github.get_repo(owner, name)
+            if repo is None and owner.lower() != self.org.lower() and attempts.pending(owner, name):
+                # A POST there may have made it and GitHub's reads lag: no POST in this org
+                # resolves that, so wait for it (a bounded time) rather than make a second repo.
+                repo = github.await_repo(owner, name)
+            if repo is not None and attempts.is_ours(repo):
                 return repo
         return None
 
-    def _link(self, project: Project, repo: Repo, adopted: bool) -> ApproveResult:
+    def _link(self, project: Project, repo: Repo, adopted: bool, notes: list[str]) -> ApproveResult:
         kind, action = ("repo_adopted", "adopted") if adopted else ("repo_created", "created")
         details = {"private": repo.private, "html_url": repo.html_url}
-        linked = self.store.link_repo_if_unset(project.slug, repo.full_name, kind=kind, details=details)
+        try:
+            linked = self.store.link_repo_if_unset(project.slug, repo.full_name, kind=kind, details=details)
+        except StoreError as e:
+            # The repo exists on GitHub whatever the store says: name it, and the way back (the
+            # attempt on record lets the next approve find and adopt it).
+            raise StoreError(
+                f"{e.message}; {repo.full_name} was {action} on GitHub but is not recorded: "
+                f"once the store is writable, `specctl approve {project.slug}` adopts it"
+            ) from None
         now = self.store.require(project.slug)
         if linked or (now.github_repo or "").lower() == repo.full_name.lower():
-            return ApproveResult(project.slug, action, now)
+            return ApproveResult(project.slug, action, now, notes=notes)
         # A manual set-repo landed while we were creating: it wins (SPEC step 5).
         self.store.add_event(
             project.slug, "repo_superseded", {"repo": repo.full_name, "kept": now.github_repo}
@@ -258,14 +341,43 @@ class Approver:
             result.notes.append(f"{taken.full_name} exists: a suffixed name {slug}-xxxx would be tried")
         return result
 
+    # -- provisioning (SPEC "Provisioning") ---------------------------------------------------
+
+    def _create(self, github: GitHub, slug: str, description: str, attempts: StoreAttemptLog) -> Created:
+        template = self.repo.template if self.repo else None
+        if template:
+            return github.generate_repo(template, self.org, slug, description, attempts)
+        return github.create_org_repo(self.org, slug, description, attempts)
+
+    def _provision(self, result: ApproveResult) -> ProvisionResult:
+        """Converge the repo once it exists, `skipped` ones too (a re-run finishes the work);
+        only an `auto` repo, never a `manual` one. A failed step leaves the approval as it is."""
+        from specctl.provision import Provisioner, ProvisionResult
+
+        if result.project is None or result.action not in ("created", "adopted", "skipped"):
+            return ProvisionResult("none")
+        assert self.repo is not None
+        provisioner = Provisioner(
+            self.store, self.github, self.repo, dry_run=self.options.dry_run, log=self.log
+        )
+        if self.options.dry_run and result.project.github_repo is None:
+            return provisioner.predict_new()  # no repo to read yet
+        return provisioner.converge(result.project)
+
 
 def approve_all(
-    approver: Approver, slugs: Iterable[str], on_result: Callable[[ApproveResult], None] | None = None
+    approver: Approver,
+    slugs: Iterable[str],
+    on_result: Callable[[ApproveResult], None] | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> tuple[list[ApproveResult], int]:
     """Approve each slug once (duplicates dropped), all of them whatever fails; the exit code
-    is the highest of the per-slug codes."""
+    is the highest of the per-slug codes. `stop()` is asked between slugs (an interrupt): a slug
+    in hand is always finished, so the batch ends where a re-run picks it up."""
     results = []
     for slug in dict.fromkeys(slugs):
+        if stop():
+            break
         result = approver.approve(slug)
         results.append(result)
         if on_result:

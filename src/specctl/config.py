@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from specctl.errors import (
@@ -20,15 +20,25 @@ from specctl.errors import (
     ConfigError,
     GitHubError,
     SpecctlError,
+    register_secret,
+    shown,
 )
 from specctl.names import check_owner
+
+if TYPE_CHECKING:
+    from specctl.repo_config import RepoConfig
 
 DEFAULT_ORG = "auditmos-projects"
 DEFAULT_API_URL = "https://api.github.com"
 
 
-def _number(minimum: float, allow_zero: bool = True) -> Callable[[Any], float]:
-    expected = f"expected a number {'>' if not allow_zero else '>='} {minimum}"
+def _number(minimum: float, maximum: float, allow_zero: bool = True) -> Callable[[Any], float]:
+    """A number within bounds: `maximum` keeps sleep() and socket timeouts from overflowing
+    (`SPECCTL_PACE=1e10` crashed the first wait)."""
+    if allow_zero:
+        expected = f"expected a number from {minimum:g} to {maximum:g}"
+    else:
+        expected = f"expected a number above {minimum:g}, at most {maximum:g}"
 
     def parse(value: Any) -> float:
         if isinstance(value, bool):  # TOML `pace = true` is not 1
@@ -37,8 +47,8 @@ def _number(minimum: float, allow_zero: bool = True) -> Callable[[Any], float]:
             number = float(value)
         except (TypeError, ValueError):
             raise ValueError(expected) from None
-        # not NaN and not infinite: a pace or a wait of inf would sleep for ever
-        if not minimum <= number < float("inf") or (not allow_zero and number == 0):
+        # not NaN (every comparison with NaN is false) and not infinite
+        if not minimum <= number <= maximum or (not allow_zero and number == 0):
             raise ValueError(expected)
         return number
 
@@ -115,7 +125,14 @@ def is_database_url(text: str) -> bool:
 def parse_db(text: str) -> Path | DatabaseURL:
     """The `db` setting: a PostgreSQL URL is kept whole (no ~ expansion, no path rules),
     anything else is the path of an SQLite file."""
-    return DatabaseURL(text) if is_database_url(text) else Path(text).expanduser()
+    if is_database_url(text):
+        return DatabaseURL(text)
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # `~nosuchuser/…`, or `~` with no home directory
+        raise ConfigError(
+            f"db {shown(text)}: cannot expand '~' (no such user, or no home directory); give a full path"
+        ) from None
 
 
 def redact_url(url: str) -> str:
@@ -140,6 +157,7 @@ class Key(NamedTuple):  # NamedTuples here: ~0.1 ms to define at start-up, a dat
     env_var: str | None
     parse: Callable[[Any], Any]
     per_env: bool = True  # may appear in an [env.NAME] table
+    secret: bool = False  # its value is never echoed, not even when it is wrong
 
 
 KEYS: dict[str, Key] = {
@@ -148,12 +166,12 @@ KEYS: dict[str, Key] = {
         Key("org", "GITHUB_ORG", _org),
         Key("api_url", "GITHUB_API_URL", _api_url),
         Key("db", "SPECCTL_DB", _text),
-        Key("pace", "SPECCTL_PACE", _number(0)),
-        Key("max_wait", "SPECCTL_MAX_WAIT", _number(0)),
-        Key("timeout", "SPECCTL_TIMEOUT", _number(0, allow_zero=False)),
+        Key("pace", "SPECCTL_PACE", _number(0, 60)),  # GitHub asks for 1 s
+        Key("max_wait", "SPECCTL_MAX_WAIT", _number(0, 3600)),  # the primary limit resets hourly
+        Key("timeout", "SPECCTL_TIMEOUT", _number(0, 300, allow_zero=False)),
         Key("concurrency", "SPECCTL_CONCURRENCY", _concurrency),
-        Key("busy_timeout", "SPECCTL_BUSY_TIMEOUT", _number(0)),
-        Key("token", None, _text, per_env=False),
+        Key("busy_timeout", "SPECCTL_BUSY_TIMEOUT", _number(0, 3600)),
+        Key("token", None, _text, per_env=False, secret=True),
     )
 }
 DEFAULTS: dict[str, Any] = {
@@ -165,6 +183,15 @@ DEFAULTS: dict[str, Any] = {
     "concurrency": 4,
     "busy_timeout": 10.0,
 }
+
+
+def _setting(key: Key, value: Any) -> str:
+    """`name = value` for an error line: a secret's value never, any other one cut short."""
+    return key.name if key.secret else f"{key.name} = {shown(value)}"
+
+
+def _env_table(name: str) -> str:
+    return f"[env.{name if len(name) <= 40 else name[:40] + '…'}]"
 
 
 def default_config_path(environ: Mapping[str, str]) -> Path:
@@ -205,7 +232,8 @@ class ConfigFile(NamedTuple):
         return dict(self.data.get("env", {}).get(env_name, {}))
 
 
-def read_config(path: Path) -> ConfigFile:
+def read_config(path: Path, *, check: bool = True) -> ConfigFile:
+    """The config file; `check=False` reads one with unknown keys, for `config unset` to fix."""
     try:
         f = path.open("rb")
     except FileNotFoundError:
@@ -226,27 +254,45 @@ def read_config(path: Path) -> ConfigFile:
         raise ConfigError(f"config {path} is not UTF-8 text (at byte {e.start + 1})") from None
     except OSError as e:
         raise ConfigError(f"config {path} cannot be read: {e.strerror or e}") from None
-    _check_tables(path, data)
+    if check:
+        _check_tables(path, data)
     return ConfigFile(path, data, mode)
 
 
 def _check_tables(path: Path, data: dict[str, Any]) -> None:
-    def check(table: dict[str, Any], where: str, per_env: bool) -> None:
+    def check(table: dict[str, Any], env_name: str | None) -> None:
+        where = _env_table(env_name) if env_name is not None else "top level"
         for name, value in table.items():
             key = KEYS.get(name)
-            if key is None or (per_env and not key.per_env):
-                raise ConfigError(f"config {path}: unknown key {name!r} in {where}")
+            if key is None or (env_name is not None and not key.per_env):
+                env = f"--env {env_name} " if env_name is not None else ""
+                fix = f" (remove it: specctl {env}config unset {name})" if len(env + name) <= 80 else ""
+                raise ConfigError(f"config {path}: unknown key {shown(name)} in {where}{fix}")
             try:
                 key.parse(value)
             except ValueError as e:
-                raise ConfigError(f"config {path}: {where} {name} = {value!r}: {e}") from None
+                raise ConfigError(f"config {path}: {where} {_setting(key, value)}: {e}") from None
 
     envs = data.get("env", {})
     if not isinstance(envs, dict) or not all(isinstance(t, dict) for t in envs.values()):
         raise ConfigError(f"config {path}: [env] must hold tables such as [env.staging]")
-    check({k: v for k, v in data.items() if k != "env"}, "top level", per_env=False)
+    check({k: v for k, v in data.items() if k not in ("env", "repo")}, None)
+    _check_repo_table(path, data.get("repo"), "[repo]")
     for env_name, table in envs.items():
-        check(table, f"[env.{env_name}]", per_env=True)
+        check({k: v for k, v in table.items() if k != "repo"}, env_name)
+        _check_repo_table(path, table.get("repo"), f"[env.{env_name}.repo]")
+
+
+def _check_repo_table(path: Path, table: Any, where: str) -> None:
+    """The [repo] table (SPEC "Provisioning") is checked with the rest: bad is exit 2 for every command."""
+    if table is None:
+        return
+    from specctl.repo_config import parse_repo_table  # only configs with the table pay for it
+
+    try:
+        parse_repo_table(table, where)
+    except ValueError as e:
+        raise ConfigError(f"config {path}: {e}") from None
 
 
 class Settings(NamedTuple):
@@ -265,6 +311,12 @@ class Settings(NamedTuple):
     def value(self, name: str) -> Any:
         return getattr(self, name)
 
+    def repo_config(self) -> RepoConfig | None:
+        """The [repo] table with [env.NAME.repo] over it key by key; None when there is none."""
+        from specctl.repo_config import merged_repo_table
+
+        return merged_repo_table(self.config.data, self.env_name)
+
 
 def selected_env(env_flag: str | None, environ: Mapping[str, str]) -> str | None:
     """The [env.NAME] table asked for: --env, else SPECCTL_ENV, else none."""
@@ -282,11 +334,11 @@ def resolve(
     config = config or read_config(default_config_path(environ))
     env_name = selected_env(env_flag, environ)
     if env_name is not None and env_name not in config.data.get("env", {}):
-        raise ConfigError(f"no [env.{env_name}] table in config {config.path}; add one or drop --env")
+        raise ConfigError(f"no {_env_table(env_name)} table in config {config.path}; add one or drop --env")
     layers: list[tuple[str, Mapping[str, Any]]] = [
         ("flag", {"db": db_flag} if db_flag else {}),
         ("env", {n: environ[k.env_var] for n, k in KEYS.items() if k.env_var and environ.get(k.env_var)}),
-        (f"config [env.{env_name}]", config.table(env_name) if env_name else {}),
+        (f"config {_env_table(env_name)}" if env_name else "", config.table(env_name) if env_name else {}),
         ("config", {k: v for k, v in config.data.items() if k not in ("env", "token")}),
         ("default", DEFAULTS),
     ]
@@ -333,7 +385,7 @@ def _parse(key: Key, value: Any, source: str) -> Any:
         return key.parse(value)
     except ValueError as e:
         where = key.env_var if source == "env" else source
-        raise ConfigError(f"{key.name} = {value!r} (from {where}): {e}") from None
+        raise ConfigError(f"{_setting(key, value)} (from {where}): {e}") from None
 
 
 def is_loopback(host: str) -> bool:
@@ -366,6 +418,7 @@ class Token:
     def __init__(self, value: str, source: str) -> None:
         self.value = value
         self.source = source  # GH_TOKEN, GITHUB_TOKEN, config, gh
+        register_secret(value)  # whatever holds a token, no message can show it
 
     def __repr__(self) -> str:
         return f"Token(source={self.source!r})"

@@ -7,6 +7,7 @@ and never prints the token, only where it came from and what kind it is.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,8 +46,9 @@ def token_kind(value: str) -> str:
 
 
 class Doctor:
-    def __init__(self, rt: Runtime):
+    def __init__(self, rt: Runtime, timer: Callable[[], float] = time.perf_counter):
         self.rt = rt
+        self.timer = timer
         self.checks: list[Check] = []
 
     def run(self) -> tuple[list[Check], int]:
@@ -80,12 +82,22 @@ class Doctor:
         return f"{where}{s.config.path} parses; org {s.org}"
 
     def _store(self) -> str:
+        """Kind, where (a URL's password masked), schema; for PostgreSQL the server's version
+        and one round trip's time."""
         path = self.rt.settings.db
         if isinstance(path, Path) and not path.exists():
-            return f"{path} does not exist yet; the first `specctl add` creates it"
+            return f"sqlite {path} does not exist yet; the first `specctl add` creates it"
         store = self.rt.store(create=False)
+        info = store.info()
         count = sum(1 for _ in store.projects())
-        return f"{path} opens and is migrated ({count} projects)"
+        projects = f"{count} project{'' if count == 1 else 's'}"
+        detail = f"{info.kind} {info.where} opens, schema {info.schema_version} ({projects})"
+        if info.server_version is None:
+            return detail
+        start = self.timer()
+        store.ping()
+        round_trip = (self.timer() - start) * 1000
+        return f"{detail}; server PostgreSQL {info.server_version}, round trip {round_trip:.1f} ms"
 
     def _api_url(self) -> str:
         self.rt.check_github_config()
@@ -120,4 +132,51 @@ class Doctor:
         if self._check("github user", user):
             if self._check("org", org_access):
                 self._check("create repos", can_create)
+                self._repo_table_checks()
             self._check("rate limit", rate)
+
+    def _repo_table_checks(self) -> None:
+        """The [repo] table against GitHub, reading only (SPEC "Provisioning")."""
+        repo = self.rt.settings.repo_config()
+        if repo is None:
+            return
+        org = self.rt.settings.org
+        gh = self.rt.github()
+
+        def template() -> str:
+            assert repo.template is not None
+            owner, name = repo.template.split("/", 1)
+            data = gh.repo_data(owner, name)
+            if data is None:
+                raise SpecctlError(f"template {repo.template} not found, or the token can't see it")
+            if not data.get("is_template"):
+                raise SpecctlError(
+                    f"{repo.template} is not a template repository; tick 'Template repository' "
+                    "in its settings"
+                )
+            return f"{repo.template} is a template repository"
+
+        def teams() -> str:
+            missing = [t for t in repo.teams if gh.team(org, t) is None]
+            if missing:
+                raise SpecctlError(f"no team {', '.join(missing)} in {org}; create it or fix [repo] teams")
+            return ", ".join(f"{t} ({p})" for t, p in repo.teams.items()) + f" exist in {org}"
+
+        if repo.template:
+            self._check("repo template", template)
+            if repo.readme:
+                self.checks.append(
+                    Check(
+                        "repo readme",
+                        "warn",
+                        "readme is ignored with a template: the template's content decides",
+                    )
+                )
+        if repo.teams:
+            self._check("repo teams", teams)
+        if repo.topics is not None:
+            self.checks.append(Check("repo topics", "ok", f"{len(repo.topics)} valid topics (of at most 20)"))
+        needs = "Administration: write (settings, topics, teams)"
+        if repo.seeds_readme:
+            needs += " and Contents: write (README)"
+        self.checks.append(Check("repo permissions", "ok", f"the [repo] steps need {needs}"))

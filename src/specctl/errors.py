@@ -15,6 +15,27 @@ EXIT_NOT_FOUND = 3
 EXIT_AUTH = 4
 EXIT_TRANSITION = 5
 EXIT_NO_REPO = 6
+EXIT_DRIFT = 7  # provision --check: a repo differs from the [repo] table
+
+REDACTED = "****"
+_secrets: tuple[str, ...] = ()  # longest first; replaced whole, so threads may read it freely
+
+
+def register_secret(value: str) -> None:
+    """Make `value` unprintable: every SpecctlError message, and all text passed to redact(),
+    shows it as ****. For the token, a DB password, installation tokens. Values under 4
+    characters are not secrets worth masking every word that contains them."""
+    global _secrets
+    if len(value) >= 4 and value not in _secrets:
+        _secrets = tuple(sorted({*_secrets, value}, key=len, reverse=True))
+
+
+def redact(text: str) -> str:
+    """`text` with every registered secret masked; before any cutting short, so no prefix
+    of a secret survives."""
+    for secret in _secrets:
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 class SpecctlError(Exception):
@@ -24,6 +45,7 @@ class SpecctlError(Exception):
     code = "FAILED"
 
     def __init__(self, message: str, *, code: str | None = None, http_status: int | None = None):
+        message = redact(message)  # GitHub or a proxy may echo a secret back
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -80,7 +102,7 @@ class GitHubError(SpecctlError):
         self.exit_code = EXIT_AUTH if code in _AUTH_CODES else EXIT_FAILED
 
 
-def shown(value: str, limit: int = 60) -> str:
+def shown(value: object, limit: int = 60) -> str:
     """A user's value fit for a one-line message: quoted, escaped, cut short."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 4] + "...'"
+    text = repr(redact(value) if isinstance(value, str) else value)
+    return text if len(text) <= limit else text[: limit - 4] + ("...'" if isinstance(value, str) else "...")

@@ -62,11 +62,23 @@ def m004_event_actor(db: Database) -> None:
     db.table("events").add_column("actor", str)
 
 
+def m005_attempt_outcomes(db: Database) -> None:
+    # What became of each POST (sent, then created, name_taken, failed or unknown), which owner it
+    # went to and when by GitHub's clock: a 422 "name exists" on a name whose POST got no answer
+    # means the repo is most likely ours (GitHub's reads lag its writes). Rows from before keep
+    # NULLs: no answer on record, the run's org, the local clock.
+    attempts = db.table("repo_attempts")
+    attempts.add_column("owner", str)
+    attempts.add_column("outcome", str)
+    attempts.add_column("github_at", str)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("m001_projects_and_events", m001_projects_and_events),
     ("m002_repo_attempts", m002_repo_attempts),
     ("m003_indexes", m003_indexes),
     ("m004_event_actor", m004_event_actor),
+    ("m005_attempt_outcomes", m005_attempt_outcomes),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

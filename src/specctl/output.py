@@ -18,10 +18,23 @@ from specctl.errors import SpecctlError
 class Progress(Protocol):
     def advance(self, steps: int = 1) -> None: ...
 
+    def update(self, completed: int, total: int | None) -> None: ...
+
 
 class _NoProgress:
     def advance(self, steps: int = 1) -> None:
         pass
+
+    def update(self, completed: int, total: int | None) -> None:
+        pass
+
+
+# On a narrow terminal, the free-text columns (a project's name, an event's details) wrap to
+# make room; the others keep their width. The columns a person tells rows apart by are never cut
+# with "…": at worst (a slug wider than the terminal) they fold onto a second line.
+FREE_TEXT_COLUMNS = {"name", "details", "detail", "value", "description"}
+KEY_COLUMNS = {"slug", "full_name", "github_repo"}
+FREE_TEXT_MIN = 8
 
 
 class PipeClosed(Exception):
@@ -32,8 +45,8 @@ class PipeClosed(Exception):
 class OutputFailed(SpecctlError):
     """stdout cannot be written (a full disk, an I/O error): the results are lost; say so."""
 
-    def __init__(self, error: OSError):
-        super().__init__(f"cannot write the output: {error.strerror or error}")
+    def __init__(self, error: OSError, stopped: str = ""):
+        super().__init__(f"cannot write the output: {error.strerror or error}{stopped}")
 
 
 EXIT_PIPE_CLOSED = 141  # as a process killed by SIGPIPE (`… | head`), which is what Unix tools do
@@ -80,16 +93,29 @@ class Output:
 
     # -- results on stdout ------------------------------------------------------------------
 
-    def records(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str = "") -> int:
-        """Print records: a JSON list, a Rich table on a terminal, else TSV lines. Streams."""
+    def records(
+        self, rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str = "", *, csv: bool = False
+    ) -> int:
+        """Print records: a JSON list, CSV when asked, a Rich table on a terminal, else TSV
+        lines. Streams."""
         try:
-            return self._records(rows, columns, title)
+            return self._records(rows, columns, title, csv)
         except BrokenPipeError:
             raise PipeClosed() from None
 
-    def _records(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str) -> int:
+    def _records(
+        self, rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str, csv: bool
+    ) -> int:
         count = 0
-        if self.json_mode:
+        if csv:
+            import csv as csv_module  # only when asked for
+
+            writer = csv_module.writer(self.stdout, lineterminator="\n")
+            writer.writerow(columns)
+            for row in rows:
+                count += 1
+                writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        elif self.json_mode:
             import json  # only when asked for: most runs print TSV or a table
 
             self.stdout.write("[")
@@ -97,13 +123,9 @@ class Output:
                 self.stdout.write(("\n  " if count == 1 else ",\n  ") + json.dumps(dict(row)))
             self.stdout.write("\n]\n" if count else "]\n")
         elif self.tty:
-            from rich.text import Text  # a Text is never parsed as markup: data may hold "[/]"
-
-            table = self._table(columns, title)
-            for row in rows:
-                count += 1
-                table.add_row(*(Text("" if row.get(c) is None else str(row.get(c))) for c in columns))
-            self._console(self.stdout).print(table)
+            cells = [["" if row.get(c) is None else str(row.get(c)) for c in columns] for row in rows]
+            count = len(cells)
+            self._console(self.stdout).print(self._table(columns, cells, title))
         else:
             write = self.stdout.write
             for row in rows:
@@ -119,6 +141,13 @@ class Output:
     def console(self) -> Any:
         """The Rich console on stdout, for a command's own terminal layout."""
         return self._console(self.stdout)
+
+    def flush(self) -> None:
+        """Push what is buffered to stdout now, so that a full disk shows at this record."""
+        try:
+            self.stdout.flush()
+        except BrokenPipeError:
+            raise PipeClosed() from None
 
     def line(self, text: str) -> None:
         try:
@@ -148,17 +177,26 @@ class Output:
         """A structured log line (one JSON object) on stderr."""
         import json
 
-        self.stderr.write(json.dumps(dict(record), sort_keys=True) + "\n")
+        self._plain_line(json.dumps(dict(record), sort_keys=True))
 
     def debug(self, message: str) -> None:
         if self.verbose:
-            self.stderr.write(f"debug: {message}\n")
+            self._plain_line(f"debug: {message}")
+
+    def _plain_line(self, text: str) -> None:
+        """A line as it is, never markup: on a terminal through the console, so that it lands
+        above a live progress bar instead of inside it."""
+        if self.err_tty:
+            self._console(self.stderr).print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            self.stderr.write(text + "\n")
 
     def _say(self, message: str, prefix: str) -> None:
         if self.err_tty:
             from rich.markup import escape
 
-            self._console(self.stderr).print(prefix + escape(message), soft_wrap=True)
+            # Wrapped by Rich at word boundaries, not by the terminal in the middle of a word.
+            self._console(self.stderr).print(prefix + escape(message))
         else:
             self.stderr.write(f"specctl: {prefix}{message}\n")
 
@@ -168,14 +206,19 @@ class Output:
         if not self.err_tty or self.quiet or (total is not None and total < 2):
             yield _NoProgress()
             return
+        from rich.progress import MofNCompleteColumn
         from rich.progress import Progress as RichProgress
 
-        with RichProgress(console=self._console(self.stderr), transient=True) as bar:
+        columns = (*RichProgress.get_default_columns(), MofNCompleteColumn())
+        with RichProgress(*columns, console=self._console(self.stderr), transient=True) as bar:
             task = bar.add_task(description, total=total)
 
             class _Bar:
                 def advance(self, steps: int = 1) -> None:
                     bar.advance(task, steps)
+
+                def update(self, completed: int, total: int | None) -> None:
+                    bar.update(task, completed=completed, total=total)
 
             yield _Bar()
 
@@ -201,13 +244,32 @@ class Output:
             self._consoles[file] = Console(file=file, highlight=False)
         return self._consoles[file]
 
-    def _table(self, columns: Sequence[str], title: str) -> Any:
+    def _table(self, columns: Sequence[str], cells: list[list[str]], title: str) -> Any:
+        """A table whose free-text columns give way on a narrow terminal. The key columns
+        (slug, owner/name) stay on one line when they fit beside FREE_TEXT_MIN characters of each
+        free-text column, else they fold; either way they are never cut. Cells are text, never markup."""
+        from rich.cells import cell_len
         from rich.table import Table
         from rich.text import Text
 
+        widths = [max([cell_len(c), *(cell_len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+        free = sum(1 for c in columns if c in FREE_TEXT_COLUMNS)
+        fixed = sum(w + 2 for c, w in zip(columns, widths, strict=True) if c not in FREE_TEXT_COLUMNS)
+        keys_fit = fixed + FREE_TEXT_MIN * free <= self._console(self.stdout).width
         table = Table(
-            title=Text(title) if title else None, title_justify="left", box=None, header_style="bold"
+            title=Text(title) if title else None,
+            title_justify="left",
+            box=None,
+            header_style="bold",
+            pad_edge=False,
         )
         for column in columns:
-            table.add_column(column)
+            if column in FREE_TEXT_COLUMNS:
+                table.add_column(column, overflow="fold")
+            elif column in KEY_COLUMNS:
+                table.add_column(column, no_wrap=keys_fit, overflow="fold")
+            else:
+                table.add_column(column, no_wrap=True)
+        for row in cells:
+            table.add_row(*(Text(cell) for cell in row))
         return table

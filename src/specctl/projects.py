@@ -1,4 +1,4 @@
-"""Adding projects and moving their spec status by hand (no CLI, no GitHub)."""
+"""Adding and editing projects and moving their spec status by hand (no CLI, no GitHub)."""
 
 from __future__ import annotations
 
@@ -32,17 +32,65 @@ def prepare_project(
     return {"slug": slug, "name": name, "description": description, "status": status}
 
 
-def reopen(store: Store, slug: str) -> tuple[Project, bool]:
-    """Send a spec back from review to interviewing. Returns the project and whether it moved."""
+def add_project(store: Store, fields: dict[str, str], *, allow_same_name: bool = False) -> Project:
+    """Add a prepared project, unless one has that name already: re-running a script that adds
+    clients must not double them."""
+    same = [] if allow_same_name else store.named(fields["name"])
+    if same:
+        raise BadInput(
+            f"a project named {shown(fields['name'])} exists already: {same[0]} "
+            "(give --allow-same-name to add another)"
+        )
+    return store.add(**fields)
+
+
+def edit_project(
+    store: Store, slug: str, *, name: str | None = None, description: str | None = None
+) -> tuple[Project, Project]:
+    """Change the name or description (never the slug: it is the repo's name). Returns the
+    project before and after; they are equal when nothing changed."""
     check_slug(slug)
+    changes = {}
+    if name is not None:
+        changes["name"] = check_text(name, "name", max_len=NAME_MAX, required=True)
+    if description is not None:
+        changes["description"] = check_text(
+            description, "description", max_len=DESCRIPTION_MAX, required=False
+        )
+    if not changes:
+        raise BadInput("nothing to change: give --name or --description")
+    return store.edit(slug, changes)
+
+
+# The moves made by hand (approve makes interviewing → review): target -> (source, verb).
+MOVES = {
+    "interviewing": ("review", "reopened"),
+    "active": ("review", "activated"),
+    "complete": ("active", "completed"),
+}
+# For a spec not yet far enough along: the command that takes it one step on.
+NEXT_STEP = {"interviewing": "approve", "review": "activate"}
+
+
+def move(store: Store, slug: str, target: str) -> tuple[Project, bool]:
+    """Move a spec to `target` from the one status it may come from (SPEC "Spec status").
+    Returns the project and whether it moved; already there is no change and no event."""
+    check_slug(slug)
+    source, verb = MOVES[target]
     while True:
         project = store.require(slug)
-        if project.spec_status == "interviewing":
+        status = project.spec_status
+        if status == target:
             return project, False
-        if project.spec_status != "review":
-            raise TransitionNotAllowed(
-                f"{slug} is {project.spec_status}: only a spec in review can be reopened"
-            )
-        if store.set_status(slug, expected="review", new="interviewing"):
+        if status != source:
+            behind = STATUSES.index(status) < STATUSES.index(source)
+            hint = f" (first: specctl {NEXT_STEP[status]} {slug})" if behind else ""
+            raise TransitionNotAllowed(f"{slug} is {status}: only a spec in {source} can be {verb}{hint}")
+        if store.set_status(slug, expected=source, new=target):
             return store.require(slug), True
         # Another process changed the status between our read and write: decide again.
+
+
+def reopen(store: Store, slug: str) -> tuple[Project, bool]:
+    """Send a spec back from review to interviewing. Returns the project and whether it moved."""
+    return move(store, slug, "interviewing")

@@ -44,7 +44,8 @@ def set_repo(store: Store, github: Callable[[], GitHub] | None, slug: str, value
                 http_status=404,
             )
         full_name = repo.full_name
-    if current.github_repo == full_name and current.repo_source == "manual":
+    same = (current.github_repo or "").lower() == full_name.lower()  # GitHub names ignore case
+    if same and current.repo_source == "manual":
         return RepoChange(current, current)
     before, after = store.set_manual_repo(slug, full_name)
     return RepoChange(before, after)
@@ -75,28 +76,33 @@ def list_repos(
     linked: bool | None = None,
     on_page: Callable[[int, int | None], None] | None = None,
 ) -> RepoListing:
-    """The repos GitHub lists, each with the project it is linked to (if any)."""
-    links = store.repo_links()
+    """The repos GitHub lists, each with the project it is linked to (if any): one row per
+    linked project, as a store from before set-repo refused a shared repo may link two."""
+    links: dict[str, list[tuple[str | None, str | None]]] = {}
+    for project in store.projects(has_repo=True):
+        links.setdefault(str(project.github_repo).lower(), []).append((project.slug, project.repo_source))
     repos = github.list_repos(owner, limit=limit, on_page=on_page)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for repo in repos:
-        slug, source = links.get(repo.full_name.lower(), (None, None))
-        if linked is None or linked == (slug is not None):
-            rows.append(
+        holders = links.get(repo.full_name.lower())
+        if linked is None or linked == bool(holders):
+            rows.extend(
                 {
                     "full_name": repo.full_name,
                     "visibility": repo.visibility,
                     "slug": slug,
                     "repo_source": source,
                 }
+                for slug, source in holders or [(None, None)]
             )
     unseen: list[tuple[str, str]] = []
     if limit is None:  # only a complete listing can say a repo is missing
         listed = {repo.full_name.lower() for repo in repos}
         prefix = f"{owner.lower()}/" if owner else ""
         unseen = sorted(
-            (slug, name)
-            for name, (slug, _) in links.items()
+            (str(slug), name)
+            for name, holders in links.items()
             if name.startswith(prefix) and name not in listed
+            for slug, _ in holders
         )
     return RepoListing(rows, unseen)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
-from specctl.config import Settings, Token, check_api_url, resolve, resolve_token
+from specctl.config import Settings, Token, check_api_url, parse_db, resolve, resolve_token
 from specctl.output import Output
 from specctl.store import Clock, Store, open_store, utcnow
 
@@ -43,6 +44,7 @@ class Runtime:
         self.sleep = sleep
         self._store: Store | None = None
         self._github: GitHub | None = None
+        self._others: list[Store] = []
 
     @cached_property
     def output(self) -> Output:
@@ -59,6 +61,14 @@ class Runtime:
             s = self.settings
             self._store = open_store(s.db, create=create, busy_timeout=s.busy_timeout, now=self.now)
         return self._store
+
+    def other_store(self, setting: str, *, create: bool) -> Store:
+        """A store named on the command line (`store copy`), opened as the main one is and
+        closed with it."""
+        s = self.settings
+        store = open_store(parse_db(setting), create=create, busy_timeout=s.busy_timeout, now=self.now)
+        self._others.append(store)
+        return store
 
     def check_github_config(self) -> None:
         """Bad GitHub config is exit 2 before anything changes (SPEC "Configuration")."""
@@ -85,12 +95,19 @@ class Runtime:
             concurrency=s.concurrency,
             sleep=self.sleep,
             trace=self.output.debug if self.options.verbose else None,
+            on_wait=self._say_wait,
         )
         return self._github
+
+    def _say_wait(self, seconds: float, reason: str) -> None:
+        """A rate-limit wait can be a minute of silence: say it, even without -v."""
+        until = (self.now() + timedelta(seconds=seconds)).strftime("%H:%M:%S UTC")
+        self.output.info(f"waiting {seconds:.0f} s for {reason}, until {until}")
 
     def close(self) -> None:
         """Close the store (checkpointing its WAL) and the HTTP connections."""
         if self._github is not None:
             self._github.close()
-        if self._store is not None:
-            self._store.close()
+        for store in [self._store, *self._others]:
+            if store is not None:
+                store.close()

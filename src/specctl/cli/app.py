@@ -13,9 +13,9 @@ from specctl.runtime import Options, Runtime
 app = typer.Typer(
     name="specctl",
     help="Approve client specs and give each project exactly one private GitHub repo.",
-    epilog="Docs: README.md. Exit codes: 0 ok, 1 failed, 2 bad input, 3 no such project, "
-    "4 auth, 5 transition not allowed, 6 approved without repo (--require-repo).",
-    no_args_is_help=True,
+    epilog="Run 'specctl COMMAND --help' for a command's options and examples.\n\n"
+    "Exit codes: 0 ok, 1 failed, 2 bad input, 3 no such project, 4 auth, 5 transition not allowed, "
+    "6 approved without repo (--require-repo), 7 drift (provision --check), 130/143 interrupted.",
     add_completion=True,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -57,7 +57,14 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+def help_without_command(ctx: typer.Context) -> None:
+    """`specctl` or `specctl config` alone: the help, exit 0, as gh does (not a usage error)."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help(), nl=False)
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
     db: Annotated[
@@ -83,6 +90,7 @@ def root(
 ) -> None:
     """Global options may stand before or after the command: `specctl projects --json`."""
     ctx.obj.options = Options(db=db or None, env=env, json=json_output, quiet=quiet, verbose=verbose)
+    help_without_command(ctx)
 
 
 _GLOBAL_FLAGS = {"--json", "--quiet", "-q", "--verbose", "-v"}
@@ -105,7 +113,7 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
         elif arg in _GLOBAL_VALUED and i + 1 < len(argv):
             front += [arg, argv[i + 1]]
             i += 1
-        elif arg.partition("=")[0] in _GLOBAL_VALUED:
+        elif "=" in arg and arg.partition("=")[0] in _GLOBAL_VALUED:
             front.append(arg)
         else:
             rest.append(arg)

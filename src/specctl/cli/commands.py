@@ -5,5 +5,7 @@ order of the groups in `specctl --help`: projects, approval, repos, setup."""
 from specctl.cli import projects_cmd  # noqa: F401
 from specctl.cli import approve_cmd  # noqa: F401
 from specctl.cli import repos_cmd  # noqa: F401
+from specctl.cli import provision_cmd  # noqa: F401
 from specctl.cli import doctor_cmd  # noqa: F401
 from specctl.cli import config_cmd  # noqa: F401
+from specctl.cli import store_cmd  # noqa: F401

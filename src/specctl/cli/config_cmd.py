@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from specctl.cli.app import app, runtime
+from specctl.cli.app import app, help_without_command, runtime
+from specctl.cli.help import examples
 from specctl.config import (
     KEYS,
     ConfigFile,
@@ -18,10 +19,27 @@ from specctl.config import (
 )
 from specctl.errors import BadInput, ConfigError, GitHubError, shown
 
-config_app = typer.Typer(help="Read and write the config file.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Read and write the config file.",
+    epilog=examples(
+        "specctl config show",
+        "specctl config set org acme-clients",
+        "gh auth token | specctl config set token",
+    ),
+    invoke_without_command=True,
+    callback=help_without_command,
+)
 app.add_typer(config_app, name="config", rich_help_panel="Setup")
 
 _KEY_HELP = f"One of: {', '.join(KEYS)}."
+
+
+def complete_key(incomplete: str) -> list[str]:
+    """Shell completion offers the keys (not file names)."""
+    return [name for name in KEYS if name.startswith(incomplete)]
+
+
+Key = Annotated[str, typer.Argument(help=_KEY_HELP, autocompletion=complete_key, show_default=False)]
 
 
 def _key(name: str) -> str:
@@ -30,34 +48,32 @@ def _key(name: str) -> str:
     return name
 
 
-def _config_file(ctx: typer.Context) -> ConfigFile:
-    return read_config(default_config_path(runtime(ctx).environ))
+def _config_file(ctx: typer.Context, *, check: bool = True) -> ConfigFile:
+    return read_config(default_config_path(runtime(ctx).environ), check=check)
 
 
 def _token_row(ctx: typer.Context) -> dict[str, Any]:
-    """Where the token comes from; never the token itself."""
+    """Where the token comes from; never the token itself. Without one, the source is "none"
+    and why goes to stderr, as a message, not into the table."""
     rt = runtime(ctx)
     try:
         return {"key": "token", "value": "****", "source": rt.token().source}
     except GitHubError as e:
-        return {"key": "token", "value": None, "source": e.message}
+        rt.output.warn(e.message)
+        return {"key": "token", "value": None, "source": "none"}
 
 
-@config_app.command("path")
+@config_app.command("path", epilog=examples("specctl config path", '"$EDITOR" "$(specctl config path)"'))
 def path(ctx: typer.Context) -> None:
-    """Print the config file's path.
-
-    Example: specctl config path
-    """
+    """Print the config file's path."""
     runtime(ctx).output.line(str(default_config_path(runtime(ctx).environ)))
 
 
-@config_app.command("show")
+@config_app.command(
+    "show", epilog=examples("specctl config show", "specctl --env staging config show --json")
+)
 def show(ctx: typer.Context) -> None:
-    """Show every setting, its value and where it came from (the token masked).
-
-    Example: specctl --env staging config show
-    """
+    """Show every setting, its value and where it came from (the token masked)."""
     rt = runtime(ctx)
     s = rt.settings
     rows = [
@@ -73,12 +89,11 @@ def show(ctx: typer.Context) -> None:
     rt.output.records(rows, ["key", "value", "source"], title=f"Config ({s.config.path})")
 
 
-@config_app.command("get")
-def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help=_KEY_HELP)]) -> None:
-    """Print one setting's effective value.
-
-    Example: specctl config get org
-    """
+@config_app.command(
+    "get", epilog=examples("specctl config get org", 'sqlite-utils tables "$(specctl config get db)"')
+)
+def get(ctx: typer.Context, key: Key) -> None:
+    """Print one setting's effective value."""
     rt = runtime(ctx)
     if _key(key) == "token":
         raise BadInput("the token is never printed; `specctl config show` says where it comes from")
@@ -89,18 +104,22 @@ def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help=_KEY_HELP)])
         rt.output.line(str(value))
 
 
-@config_app.command("set")
+@config_app.command(
+    "set",
+    epilog=examples(
+        "specctl config set org acme-clients",
+        "gh auth token | specctl config set token",
+        "specctl --env staging config set api_url https://github.example.com/api/v3",
+    ),
+)
 def set_(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help=_KEY_HELP)],
+    key: Key,
     value: Annotated[
         str | None, typer.Argument(help="The value (not for token: it is read from stdin).")
     ] = None,
 ) -> None:
-    """Set a key in the config file (in table env.NAME with --env). The token is read from stdin.
-
-    Example: specctl config set org acme-clients; gh auth token | specctl config set token
-    """
+    """Set a key in the config file (in table env.NAME with --env). The token is read from stdin."""
     rt = runtime(ctx)
     spec = KEYS[_key(key)]
     if key == "token":
@@ -127,19 +146,23 @@ def set_(
     rt.output.success(f"{key} set in {where}{config.path}")
 
 
-@config_app.command("unset")
-def unset(ctx: typer.Context, key: Annotated[str, typer.Argument(help=_KEY_HELP)]) -> None:
+@config_app.command(
+    "unset",
+    epilog=examples("specctl config unset token", "specctl config unset orgz   # a key specctl doesn't know"),
+)
+def unset(ctx: typer.Context, key: Key) -> None:
     """Remove a key from the config file (from table env.NAME with --env).
 
-    Example: specctl config unset token
+    Also removes a key specctl doesn't know (a typo), which every other command refuses.
     """
     rt = runtime(ctx)
-    _key(key)
     env_name = selected_env(rt.options.env, rt.environ)
-    config = _config_file(ctx)
+    config = _config_file(ctx, check=False)  # a file with the typo'd key must still be fixable
     data = dict(config.data)
-    table = data.get("env", {}).get(env_name, {}) if env_name else data
-    if key not in table:
+    envs = data.get("env", {})
+    table = envs.get(env_name, {}) if env_name and isinstance(envs, dict) else data
+    if key == "env" or not isinstance(table, dict) or key not in table:
+        _key(key)  # an unknown key that isn't there either: say which keys exist
         rt.output.info(f"{key} is not set in {config.path}")
         return
     del table[key]

@@ -3,16 +3,19 @@
 import typer
 
 from specctl.cli.app import app, runtime
+from specctl.cli.help import examples
 
 _MARKS = {"ok": "[green]✓[/]", "fail": "[red]✗[/]", "warn": "[yellow]![/]", "skip": "-"}
 
 
-@app.command(rich_help_panel="Setup")
+@app.command(
+    rich_help_panel="Setup",
+    epilog=examples("specctl doctor", "specctl --env staging doctor", "specctl doctor --json"),
+)
 def doctor(ctx: typer.Context) -> None:
     """Check the store, config, token and GitHub access, and say what to fix.
 
     Exits 0 when every check passes, else with the code of the first failure.
-    Example: specctl doctor
     """
     from specctl.doctor import Doctor  # the workflow loads when the command runs
 

@@ -5,12 +5,12 @@ from typing import Annotated
 import typer
 
 from specctl.errors import BadInput
-from specctl.names import check_slug
+from specctl.names import check_slug, slug_typed
 
 
 def _slug(value: str) -> str:
     try:
-        return check_slug(value)
+        return check_slug(slug_typed(value))
     except BadInput as e:
         raise typer.BadParameter(e.message) from None
 
@@ -24,6 +24,14 @@ def complete_slug(ctx: typer.Context, incomplete: str) -> list[str]:
         return [p.slug for p in store.projects() if p.slug.startswith(incomplete)][:200]
     except Exception:  # completion must never print a traceback into the user's shell
         return []
+
+
+def either(first: bool, first_flag: str, second: bool, second_flag: str) -> bool | None:
+    """Two opposite flags: True for the first, False for the second, None for neither; both
+    together is bad usage rather than whichever came last."""
+    if first and second:
+        raise BadInput(f"give {first_flag} or {second_flag}, not both")
+    return True if first else False if second else None
 
 
 Slug = Annotated[

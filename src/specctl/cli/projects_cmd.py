@@ -1,37 +1,68 @@
-"""add, projects, show, reopen: the commands that only use the store."""
+"""add, projects, show, edit, reopen, activate, complete: the commands that only use the store."""
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from specctl.cli.app import app, runtime
-from specctl.cli.params import Slug
-from specctl.projects import check_status, prepare_project, reopen
-from specctl.store import STATUSES, Project
+from specctl.cli.help import examples
+from specctl.cli.params import Slug, either
+from specctl.errors import BadInput
+from specctl.projects import add_project, edit_project, move, prepare_project
+from specctl.runtime import Runtime
+from specctl.store import Project
 
 PROJECT_COLUMNS = ["slug", "spec_status", "github_repo", "repo_source", "name"]
-_STATUS_HELP = f"One of: {', '.join(STATUSES)}."
+CSV_EXTRA_COLUMNS = ["description", "created_at", "updated_at"]  # a spreadsheet wants them all
+
+
+class Status(StrEnum):
+    """The statuses as a type, so that Click offers them in completion and refuses others
+    (exit 2). test_cli checks that they are the store's STATUSES."""
+
+    interviewing = "interviewing"
+    review = "review"
+    active = "active"
+    complete = "complete"
+
+
+_STATUS_HELP = f"One of: {', '.join(Status)}."
 
 
 def project_row(project: Project) -> dict[str, object]:
     return {c: getattr(project, c) for c in PROJECT_COLUMNS}
 
 
-@app.command(rich_help_panel="Projects")
+@app.command(
+    rich_help_panel="Projects",
+    epilog=examples(
+        'specctl add "Acme Portal" --description "Client portal"',
+        'specctl add "Société Générale"   # slug societe-generale-3f9a1c07',
+        'specctl add "Acme Portal" --slug acme-portal --status review',
+    ),
+)
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The project's name.", show_default=False)],
-    slug: Annotated[str | None, typer.Option(help="Slug to use instead of one made from the name.")] = None,
+    slug: Annotated[
+        str | None, typer.Option(help="Slug to use instead of one made from the name.", show_default=False)
+    ] = None,
     description: Annotated[str, typer.Option(help="Short description (used for the repo).")] = "",
-    status: Annotated[str, typer.Option(help=_STATUS_HELP)] = "interviewing",
+    status: Annotated[Status, typer.Option(metavar="STATUS", help=_STATUS_HELP)] = Status.interviewing,
+    allow_same_name: Annotated[
+        bool, typer.Option("--allow-same-name", help="Add it even if a project has this name.")
+    ] = False,
 ) -> None:
     """Create a project and print its slug.
 
-    Example: specctl add "Acme Portal" --description "Client portal"
+    The slug is made from the name (accents folded, lower-cased, then 8 random hex characters)
+    and never changes: it becomes the name of the project's GitHub repo. A name another project
+    has already is refused (exit 2), so re-running a script does not double its projects.
     """
     rt = runtime(ctx)
-    fields = prepare_project(name, slug=slug, description=description, status=status)
-    project = rt.store().add(**fields)
+    fields = prepare_project(name, slug=slug, description=description, status=status.value)
+    project = add_project(rt.store(), fields, allow_same_name=allow_same_name)
     if rt.options.json:
         rt.output.document(project.to_dict())
     else:
@@ -39,32 +70,59 @@ def add(
         rt.output.success(f"Added {project.name!r} as {project.slug} ({project.spec_status})")
 
 
-@app.command("projects", rich_help_panel="Projects")
+@app.command(
+    "projects",
+    rich_help_panel="Projects",
+    epilog=examples(
+        "specctl projects --status review --without-repo | cut -f1",
+        "specctl projects --status review --status active",
+        "specctl projects --csv > projects.csv",
+    ),
+)
 def list_projects(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option(help=_STATUS_HELP)] = None,
-    with_repo: Annotated[
-        bool | None,
-        typer.Option("--with-repo/--without-repo", help="Only projects with (or without) a repo."),
+    status: Annotated[
+        list[Status] | None,
+        typer.Option(metavar="STATUS", help=f"{_STATUS_HELP} Give it again for more.", show_default=False),
     ] = None,
+    with_repo: Annotated[bool, typer.Option("--with-repo", help="Only projects with a repo.")] = False,
+    without_repo: Annotated[bool, typer.Option("--without-repo", help="Only projects without one.")] = False,
+    csv: Annotated[
+        bool, typer.Option("--csv", help="CSV with a header row and every field, for spreadsheets.")
+    ] = False,
 ) -> None:
     """List projects: slug, spec_status, github_repo, repo_source, name.
 
-    Example: specctl projects --status review --without-repo | cut -f1
+    --csv adds description, created_at and updated_at after those columns.
     """
     rt = runtime(ctx)
-    if status is not None:
-        check_status(status)
-    rows = (project_row(p) for p in rt.store(create=False).projects(status=status, has_repo=with_repo))
-    rt.output.records(rows, PROJECT_COLUMNS, title="Projects")
+    has_repo = either(with_repo, "--with-repo", without_repo, "--without-repo")
+    wanted = {s.value for s in status or []}
+    store = rt.store(create=False)
+    only = next(iter(wanted)) if len(wanted) == 1 else None  # one status: let SQLite filter
+    projects = store.projects(status=only, has_repo=has_repo)
+    columns = PROJECT_COLUMNS + CSV_EXTRA_COLUMNS if csv_mode(rt, csv) else PROJECT_COLUMNS
+    rows = ({c: getattr(p, c) for c in columns} for p in projects if not wanted or p.spec_status in wanted)
+    count = rt.output.records(rows, columns, title="Projects", csv=csv)
+    if count == 0 and rt.output.tty and not csv:
+        filtered = wanted or has_repo is not None
+        rt.output.info(
+            "No project matches." if filtered else 'No projects yet: add one with specctl add "NAME".'
+        )
 
 
-@app.command(rich_help_panel="Projects")
+def csv_mode(rt: Runtime, csv: bool) -> bool:
+    if csv and rt.options.json:
+        raise BadInput("give --csv or --json, not both")
+    return csv
+
+
+@app.command(
+    rich_help_panel="Projects",
+    epilog=examples("specctl show acme-portal-3f9a1c07", "specctl show acme-portal-3f9a1c07 --json"),
+)
 def show(ctx: typer.Context, slug: Slug) -> None:
-    """Show one project with its event history.
-
-    Example: specctl show acme-portal-3f9a1c07 --json
-    """
+    """Show one project with its event history."""
     rt = runtime(ctx)
     store = rt.store(create=False)
     project = store.require(slug)
@@ -100,16 +158,79 @@ def show(ctx: typer.Context, slug: Slug) -> None:
     out.records(event_rows, columns, title="Events")
 
 
-@app.command("reopen", rich_help_panel="Projects")
-def reopen_cmd(ctx: typer.Context, slug: Slug) -> None:
-    """Send a spec back from review to interviewing.
+@app.command(
+    "edit",
+    rich_help_panel="Projects",
+    epilog=examples(
+        'specctl edit acme-portal-3f9a1c07 --name "Acme Client Portal"',
+        'specctl edit acme-portal-3f9a1c07 --description "Portal and mobile app"',
+    ),
+)
+def edit_cmd(
+    ctx: typer.Context,
+    slug: Slug,
+    name: Annotated[str | None, typer.Option(help="The new name.", show_default=False)] = None,
+    description: Annotated[str | None, typer.Option(help="The new description.", show_default=False)] = None,
+) -> None:
+    """Change a project's name or description (never its slug: it is the repo's name).
 
-    Example: specctl reopen acme-portal-3f9a1c07
+    The repo on GitHub is not renamed or changed.
     """
     rt = runtime(ctx)
-    project, moved = reopen(rt.store(create=False), slug)
+    before, after = edit_project(rt.store(create=False), slug, name=name, description=description)
+    _print_project(rt, after)
+    changed = [k for k in ("name", "description") if getattr(before, k) != getattr(after, k)]
+    rt.output.success(f"{slug}: {' and '.join(changed)} changed" if changed else f"{slug}: nothing to change")
+
+
+def _moved(ctx: typer.Context, slug: str, target: str, done: str) -> None:
+    rt = runtime(ctx)
+    project, moved = move(rt.store(create=False), slug, target)
+    _print_project(rt, project)
+    rt.output.success(f"{slug} {done}" if moved else f"{slug} is already {target}")
+
+
+def _print_project(rt: Runtime, project: Project) -> None:
     if rt.options.json:
         rt.output.document(project.to_dict())
     else:
         rt.output.records([project_row(project)], PROJECT_COLUMNS)
-        rt.output.success(f"{slug} reopened" if moved else f"{slug} is already interviewing")
+
+
+@app.command(
+    "reopen",
+    rich_help_panel="Projects",
+    epilog=examples("specctl reopen acme-portal-3f9a1c07", "specctl reopen acme-portal-3f9a1c07 --json"),
+)
+def reopen_cmd(ctx: typer.Context, slug: Slug) -> None:
+    """Send a spec back from review to interviewing (its repo stays)."""
+    _moved(ctx, slug, "interviewing", "reopened")
+
+
+@app.command(
+    "activate",
+    rich_help_panel="Projects",
+    epilog=examples(
+        "specctl activate acme-portal-3f9a1c07",
+        "specctl projects --status review | cut -f1 | xargs -n1 specctl activate",
+    ),
+)
+def activate_cmd(ctx: typer.Context, slug: Slug) -> None:
+    """Start the work on an approved spec: review → active.
+
+    Exit 5 from any other status; exit 0 and no change when it is active already.
+    """
+    _moved(ctx, slug, "active", "activated")
+
+
+@app.command(
+    "complete",
+    rich_help_panel="Projects",
+    epilog=examples("specctl complete acme-portal-3f9a1c07", "specctl show acme-portal-3f9a1c07"),
+)
+def complete_cmd(ctx: typer.Context, slug: Slug) -> None:
+    """Mark the work done: active → complete.
+
+    Exit 5 from any other status; exit 0 and no change when it is complete already.
+    """
+    _moved(ctx, slug, "complete", "completed")

@@ -11,13 +11,14 @@ from typing import Any
 from specctl._httpx import httpx
 from specctl.config import Token
 from specctl.github.account import AccountCalls
+from specctl.github.provisioning import ProvisioningCalls
 from specctl.github.repos import AttemptLog, Created, NoAttemptLog, Repo, RepoCalls, random_suffix
-from specctl.github.transport import Transport, http_client
+from specctl.github.transport import DEADLINE, MAX_BODY, Transport, http_client
 
 __all__ = ["AttemptLog", "Created", "GitHub", "NoAttemptLog", "Repo", "random_suffix"]
 
 
-class GitHub(RepoCalls, AccountCalls):
+class GitHub(RepoCalls, ProvisioningCalls, AccountCalls):
     def __init__(
         self,
         client: httpx.Client,
@@ -29,8 +30,21 @@ class GitHub(RepoCalls, AccountCalls):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         suffix: Callable[[], str] = random_suffix,
+        on_wait: Callable[[float, str], None] | None = None,
+        deadline: float = DEADLINE,
+        max_body: int = MAX_BODY,
     ):
-        self.http = Transport(client, pace=pace, max_wait=max_wait, backoff=backoff, sleep=sleep, clock=clock)
+        self.http = Transport(
+            client,
+            pace=pace,
+            max_wait=max_wait,
+            backoff=backoff,
+            sleep=sleep,
+            clock=clock,
+            on_wait=on_wait,
+            deadline=deadline,
+            max_body=max_body,
+        )
         self.concurrency = concurrency
         self.suffix = suffix
 
@@ -45,6 +59,7 @@ class GitHub(RepoCalls, AccountCalls):
         **kwargs: Any,
     ) -> GitHub:
         """A client for `api_url`; `trace` gets one line per response (method, URL, status)."""
+        kwargs.setdefault("deadline", max(DEADLINE, 3 * timeout))  # a long timeout asks for time
         return cls(http_client(api_url, token, timeout=timeout, trace=trace), **kwargs)
 
     @property

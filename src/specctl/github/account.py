@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from specctl.github.transport import Transport, error
+from specctl.github.transport import Transport, error, json_dict
 
 
 class AccountCalls:
@@ -17,18 +17,19 @@ class AccountCalls:
         response = self.http.get("user")
         if response.status_code != 200:
             raise error(response, "the authenticated user")
-        return response.json(), response.headers.get("x-oauth-scopes")
+        return json_dict(response, "the authenticated user"), response.headers.get("x-oauth-scopes")
 
     def org(self, org: str) -> dict[str, Any]:
         response = self.http.get(f"orgs/{org}")
         if response.status_code != 200:
             raise error(response, f"org {org}")
-        return dict(response.json())
+        return json_dict(response, f"org {org}")
 
     def membership_role(self, org: str) -> str | None:
         response = self.http.get(f"user/memberships/orgs/{org}")
         if response.status_code == 200:
-            return str(response.json().get("role"))
+            role = json_dict(response, f"membership in {org}").get("role")
+            return role if isinstance(role, str) else None
         if response.status_code in (403, 404):
             return None
         raise error(response, f"membership in {org}")
@@ -45,4 +46,6 @@ class AccountCalls:
         response = self.http.get("rate_limit")
         if response.status_code != 200:
             raise error(response, "the rate limit")
-        return dict(response.json().get("resources", {}).get("core", {}))
+        resources = json_dict(response, "the rate limit").get("resources")
+        core = resources.get("core") if isinstance(resources, dict) else None
+        return core if isinstance(core, dict) else {}

@@ -4,10 +4,14 @@ pacing, retries of reads, same-origin pagination and the mapping of answers to G
 Knows no endpoint but what it is handed, no store and no CLI. Rate limits are waited out when
 the wait is short; mutations are paced; reads retry transient failures; a mutation with no
 answer raises `Transient` so that its caller can resolve the unknown outcome (GITHUB.md).
+Whatever a server does, a request ends: each has a deadline and a size cap, and any answer
+that can't be used (redirect loop, untrusted certificate, garbled body) is a GitHubError.
 """
 
 from __future__ import annotations
 
+import math
+import ssl
 import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
@@ -24,15 +28,35 @@ from specctl.errors import (
     GITHUB_UNAUTHORIZED,
     GITHUB_UNAVAILABLE,
     GITHUB_VALIDATION,
+    ConfigError,
     GitHubError,
+    redact,
 )
 
 TRIES = 3  # reads: tries in all; creates: POSTs with an unknown outcome, per project per run
 RATE_LIMIT_TRIES = 3
+DEADLINE = 60.0  # seconds for a whole request; `timeout` bounds each read only
+MAX_BODY = 32 * 2**20  # bytes: a page of 100 repos is ~0.6 MB
+UNKNOWN_WAIT = 60.0  # a limit without a usable time to wait: GitHub asks for at least a minute
+LONGEST_WAIT = 86400.0  # a reset or Retry-After further away than this is nonsense
 
 
 class Transient(Exception):
     """A request with no answer: timeout, refused or dropped connection."""
+
+
+class BadAnswer(GitHubError):
+    """A 2xx answer that is not what the endpoint documents: HTML from a proxy, `{}`, a null or
+    mistyped field. `problem` says what is wrong, for callers that know more of the context."""
+
+    def __init__(self, problem: str, what: str = "", status: int | None = None):
+        where = f" for {what}" if what else ""
+        super().__init__(
+            GITHUB_UNAVAILABLE,
+            f"GitHub's answer{where} is not what specctl expects: {problem}",
+            http_status=status,
+        )
+        self.problem = problem
 
 
 class BearerAuth(httpx.Auth):
@@ -62,21 +86,35 @@ def http_client(
     hooks: dict[str, list[Callable[[httpx.Response], None]]] = {}
     if trace is not None:
         say = trace
-        hooks["response"] = [lambda r: say(f"{r.request.method} {r.request.url} -> {r.status_code}")]
-    return httpx.Client(
-        event_hooks=hooks,
-        # Plain http (loopback test doubles only) needs no TLS: skipping the certificate
-        # store saves ~45 ms a process; https always verifies.
-        verify=base.scheme == "https",
-        base_url=base,
-        auth=BearerAuth(token, (base.scheme, base.host, base.port)),
-        headers={
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": f"specctl/{__version__}",
-        },
-        timeout=timeout,
-    )
+        hooks["response"] = [lambda r: say(redact(f"{r.request.method} {r.request.url} -> {r.status_code}"))]
+    try:
+        return httpx.Client(
+            event_hooks=hooks,
+            # Plain http (loopback test doubles only) needs no TLS: skipping the certificate
+            # store saves ~45 ms a process; https always verifies.
+            verify=base.scheme == "https",
+            # Proxies (HTTPS_PROXY, ALL_PROXY, ...) for https alone: https is tunnelled through
+            # them encrypted, plain http would hand the proxy the token in clear text.
+            trust_env=base.scheme == "https",
+            base_url=base,
+            auth=BearerAuth(token, (base.scheme, base.host, base.port)),
+            headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+                "User-Agent": f"specctl/{__version__}",
+            },
+            timeout=timeout,
+        )
+    except (ImportError, ValueError):  # a proxy httpx can't use; its words would show the URL
+        raise ConfigError(
+            "the proxy set in HTTPS_PROXY or ALL_PROXY cannot be used: specctl takes http://, "
+            "https:// and (with the socksio package) socks5:// proxies"
+        ) from None
+    except OSError as e:  # httpx reads them for https: a missing file, or not PEM (ssl.SSLError)
+        raise ConfigError(
+            f"the CA certificates in SSL_CERT_FILE or SSL_CERT_DIR cannot be used ({e.strerror or e}); "
+            "point it at a PEM file, or unset it"
+        ) from None
 
 
 class Transport:
@@ -89,8 +127,15 @@ class Transport:
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        on_wait: Callable[[float, str], None] | None = None,
+        deadline: float = DEADLINE,
+        max_body: int = MAX_BODY,
     ):
+        """`on_wait(seconds, reason)` hears of each rate-limit wait before it starts."""
         self.client = client
+        self.deadline = deadline
+        self.max_body = max_body
+        self.on_wait = on_wait
         self.pace = pace
         self.max_wait = max_wait
         self.backoff = backoff
@@ -98,6 +143,7 @@ class Transport:
         self.clock = clock
         self._last_mutation: float | None = None
         self.last_rate: dict[str, str] = {}
+        self.server_offset: float | None = None  # GitHub's clock minus ours, from its Date header
 
     def close(self) -> None:
         self.client.close()
@@ -109,20 +155,60 @@ class Transport:
             if mutating:
                 self._wait_for_pace()
             try:
-                response = self.client.request(method, url, follow_redirects=not mutating, **kwargs)
-            except httpx.TransportError as e:
-                raise Transient(_transport_message(e, self.client.base_url.host)) from None
+                response = self._request(method, url, follow_redirects=not mutating, **kwargs)
+            except httpx.TooManyRedirects:
+                loop = f"GitHub redirected {url} more than 20 times (a loop?)"
+                raise GitHubError(GITHUB_UNAVAILABLE, loop) from None
+            except httpx.RequestError as e:
+                raise _no_answer(e, self.client.base_url.host) from None
             finally:
                 if mutating:
                     self._last_mutation = self.clock()
             self._note_rate(response)
+            self._note_date(response)
             wait = self._rate_limit_wait(response)
             if wait is None:
                 return response
             if wait > self.max_wait or attempt == RATE_LIMIT_TRIES:
-                raise self._rate_limited(response, wait)
+                raise self._rate_limited(response, wait, tries_used=wait <= self.max_wait)
+            if self.on_wait is not None:
+                self.on_wait(wait, f"GitHub's {_limit_kind(response)} rate limit")
             self.sleep(wait)
         raise AssertionError("unreachable")
+
+    def _request(self, method: str, url: str, *, follow_redirects: bool, **kwargs: Any) -> httpx.Response:
+        """One request, its answer read whole within `deadline` seconds and `max_body` bytes,
+        else Transient: a read timeout alone lets a trickle or an endless body go on for ever."""
+        ends = time.monotonic() + self.deadline
+        request = self.client.build_request(method, url, **kwargs)
+        response = self.client.send(request, stream=True, follow_redirects=follow_redirects)
+        try:
+            body = self._read(response, ends)
+        finally:
+            response.close()
+        # The body as read, already decoded: no Content-Encoding left to decode it again.
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+    def _read(self, response: httpx.Response, ends: float) -> bytes:
+        too_large = Transient(f"an answer of more than {self.max_body:,} bytes")
+        length = response.headers.get("content-length", "")
+        if length.isascii() and length.isdigit() and int(length) > self.max_body:
+            raise too_large
+        body = bytearray()
+        for chunk in response.iter_bytes():  # decoded: the cap holds for a gzip bomb too
+            body += chunk
+            if len(body) > self.max_body:
+                raise too_large
+            if time.monotonic() > ends:
+                raise Transient(f"no complete answer within {self.deadline:g} s")
+        return bytes(body)
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         """A GET, retried with backoff on 5xx and on no answer at all."""
@@ -166,28 +252,83 @@ class Transport:
             if header in response.headers:
                 self.last_rate[header] = response.headers[header]
 
+    def _note_date(self, response: httpx.Response) -> None:
+        """Keep how far GitHub's clock is from ours. Its Date has whole seconds and left GitHub
+        before we read it, so this errs early: a moment we time by it is never later than GitHub's."""
+        from email.utils import parsedate_to_datetime  # loaded by httpx already
+
+        try:
+            date = parsedate_to_datetime(response.headers["date"])
+            if date.tzinfo is None:
+                date = date.replace(tzinfo=UTC)
+            self.server_offset = date.timestamp() - self.clock()
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError):
+            pass  # no Date, or not a date: keep what we knew
+
+    def server_now(self) -> float | None:
+        """Now by GitHub's clock (epoch seconds), once an answer had a Date; else None."""
+        return None if self.server_offset is None else self.clock() + self.server_offset
+
     def _rate_limit_wait(self, response: httpx.Response) -> float | None:
-        """Seconds to wait when the response is a rate limit, else None (GITHUB.md "Rate limits")."""
+        """Seconds to wait when the response is a rate limit, else None (GITHUB.md "Rate limits").
+        Headers of any form give a wait from 0 to LONGEST_WAIT: one that can't be read (`soon`,
+        NaN, inf, negative, 1e20) counts as absent."""
         if response.status_code not in (403, 429):
             return None
-        headers = response.headers
-        if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-            return max(0.0, float(headers["x-ratelimit-reset"]) - self.clock()) + 1
+        headers, now = response.headers, self.clock()
+        if headers.get("x-ratelimit-remaining") == "0":
+            reset = _finite(headers.get("x-ratelimit-reset", ""))
+            if reset is not None and reset - now <= LONGEST_WAIT:
+                return max(0.0, reset - now) + 1
+            return UNKNOWN_WAIT
         if "retry-after" in headers:
-            return max(0.0, float(headers["retry-after"]))
+            wait = _retry_after(headers["retry-after"], now)
+            return UNKNOWN_WAIT if wait is None or wait > LONGEST_WAIT else wait
         if response.status_code == 429 or "secondary rate limit" in message(response).lower():
-            return 60.0
+            return UNKNOWN_WAIT
         return None
 
-    def _rate_limited(self, response: httpx.Response, wait: float) -> GitHubError:
+    def _rate_limited(self, response: httpx.Response, wait: float, tries_used: bool) -> GitHubError:
         until = datetime.fromtimestamp(self.clock() + wait, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        kind = "primary" if response.headers.get("x-ratelimit-remaining") == "0" else "secondary"
-        return GitHubError(
-            GITHUB_RATE_LIMITED,
-            f"GitHub's {kind} rate limit is reached; it resets at {until} (in {wait:.0f} s, "
-            f"more than max_wait {self.max_wait:g} s)",
-            http_status=response.status_code,
-        )
+        kind = _limit_kind(response)
+        if tries_used:
+            text = (
+                f"GitHub's {kind} rate limit is still on after {RATE_LIMIT_TRIES} tries; retry after {until}"
+            )
+        else:
+            text = (
+                f"GitHub's {kind} rate limit is reached; it resets at {until} (in {wait:.0f} s, "
+                f"more than max_wait {self.max_wait:g} s)"
+            )
+        return GitHubError(GITHUB_RATE_LIMITED, text, http_status=response.status_code)
+
+
+def _limit_kind(response: httpx.Response) -> str:
+    return "primary" if response.headers.get("x-ratelimit-remaining") == "0" else "secondary"
+
+
+def _finite(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _retry_after(value: str, now: float) -> float | None:
+    """Retry-After's seconds from now: delta-seconds, or an HTTP date (RFC 9110 allows both)."""
+    seconds = _finite(value)
+    if seconds is not None:
+        return seconds if seconds >= 0 else None
+    import email.utils  # here, not at the top: only a rate limit needs it
+
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC, said to be of unknown origin
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
 
 
 def error(response: httpx.Response, what: str) -> GitHubError:
@@ -213,12 +354,33 @@ def error(response: httpx.Response, what: str) -> GitHubError:
     return GitHubError(GITHUB_UNAVAILABLE, f"GitHub answered {describe(response)}", http_status=status)
 
 
-def json_object(response: httpx.Response) -> dict[str, Any]:
+def json_body(response: httpx.Response, what: str) -> Any:
+    """The answer's JSON; BadAnswer when it is not JSON (or nested past Python's recursion limit)."""
     try:
-        data = response.json()
-    except ValueError:
+        return response.json()
+    except (ValueError, RecursionError):
+        kind = response.headers.get("content-type", "").partition(";")[0] or "no content type"
+        raise BadAnswer(f"{kind}, not JSON", what, response.status_code) from None
+
+
+def json_dict(response: httpx.Response, what: str) -> dict[str, Any]:
+    data = json_body(response, what)
+    if not isinstance(data, dict):
+        raise BadAnswer(f"{json_kind(data)} where an object was expected", what, response.status_code)
+    return data
+
+
+def json_kind(value: object) -> str:
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number"}
+    return "null" if value is None else kinds.get(type(value), "a number")
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object, or {} when it is none (for reading error answers)."""
+    try:
+        return json_dict(response, "")
+    except BadAnswer:
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def message(response: httpx.Response) -> str:
@@ -230,15 +392,20 @@ def message(response: httpx.Response) -> str:
             parts.append(str(item["message"]))
         elif isinstance(item, str):
             parts.append(item)
-    text = ": ".join(parts)
+    text = redact(": ".join(parts))  # before the cut: a cut secret would not be found
     return " ".join(text.split())[:300]
 
 
 def name_taken(response: httpx.Response) -> bool:
+    """The create's `{field: "name", message: "name already exists…"}`, or the generate
+    endpoint's plain string "Could not clone: Name already exists on this account"."""
     return any(
-        isinstance(e, dict)
-        and e.get("field") == "name"
-        and "already exists" in str(e.get("message", "")).lower()
+        (
+            isinstance(e, dict)
+            and e.get("field") == "name"
+            and "already exists" in str(e.get("message", "")).lower()
+        )
+        or (isinstance(e, str) and "name already exists" in e.lower())
         for e in json_object(response).get("errors") or []
     )
 
@@ -272,9 +439,21 @@ def describe(response: httpx.Response | None) -> str:
     return f"{response.status_code} {response.reason_phrase}".strip()
 
 
-def _transport_message(error: httpx.TransportError, host: str) -> str:
+def _no_answer(error: httpx.RequestError, host: str) -> Exception:
+    """A request that got no usable answer: Transient (retried, or resolved by a lookup), but
+    a certificate GitHub's host can't prove is a GitHubError at once: retrying can't fix it."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        reason = getattr(cause, "verify_message", None) or "verify failed"
+        return GitHubError(
+            GITHUB_UNAVAILABLE,
+            f"the TLS certificate of {host} is not trusted ({reason}); for GitHub Enterprise Server "
+            "with a private CA, set SSL_CERT_FILE to that CA's certificate file (PEM)",
+        )
     if isinstance(error, httpx.TimeoutException):
-        return "timed out"
+        return Transient("timed out")
     if isinstance(error, httpx.ConnectError):
-        return f"cannot connect to {host}"
-    return "connection dropped"
+        return Transient(f"cannot connect to {host}")
+    return Transient("connection dropped")

@@ -52,6 +52,23 @@ class Event(NamedTuple):
     actor: str | None = None  # who acted: a GitHub login or `user@host`; None on old events
 
 
+class StoreInfo(NamedTuple):
+    """What `doctor` reports about a store."""
+
+    kind: str  # sqlite | postgresql
+    where: str  # a path, or a URL with its password masked
+    schema_version: int  # migrations applied
+    server_version: str | None = None  # PostgreSQL's
+
+
+class ProjectCopy(NamedTuple):
+    """One project with all its history, as `store copy` moves it from one store to another."""
+
+    project: Project
+    events: list[Event]
+    attempts: list[Attempt]
+
+
 def os_actor() -> str:
     """The operating system's `user@host`: who acts when GitHub was not asked who it is."""
     user = os.environ.get("USER") or os.environ.get("LOGNAME")
@@ -67,8 +84,39 @@ def os_actor() -> str:
 
 class Attempt(NamedTuple):
     name: str
-    at: datetime
+    at: datetime  # the local clock
     run_id: str
+    owner: str | None = None  # None: recorded by a specctl that kept no owner
+    outcome: str | None = None  # sent, created, name_taken, failed, unknown; None: not kept
+    github_at: datetime | None = None  # GitHub's clock (its Date header); None: not known
+
+
+EDITABLE = ("name", "description")  # what `edit` may change; never the slug
+
+
+def not_found_message(slug: str, where: str, near: str | None) -> str:
+    from specctl.errors import shown
+
+    hint = f"did you mean {near}?" if near else "`specctl projects` lists them"
+    return f"no project {shown(slug)} in {where}; {hint}"
+
+
+def one_near_slug(typo: str, prefixed: list[str], same_length_or_so: list[str]) -> str | None:
+    """The one slug `typo` is a prefix of, or else the one slug a single edit away; None when
+    there is none or more than one (a guess between two would mislead)."""
+    from specctl.names import one_edit_apart
+
+    if len(prefixed) == 1:
+        return prefixed[0]
+    near = [s for s in same_length_or_so if one_edit_apart(typo, s)]
+    return near[0] if len(near) == 1 else None
+
+
+def repo_taken_message(full_name: str, holder: str) -> str:
+    return (
+        f"{full_name} is already the repo of {holder}: one repo belongs to one project "
+        f"(unlink it first: specctl set-repo {holder} --clear)"
+    )
 
 
 class Store(Protocol):
@@ -78,13 +126,20 @@ class Store(Protocol):
     # Recorded on every event written from now on: `user@host` unless the workflow sets the
     # GitHub login once a command has asked GitHub who the token is.
     actor: str
+    now: Clock  # the local clock every stamp is taken from
 
     def close(self) -> None: ...
+    def info(self) -> StoreInfo: ...
+    def ping(self) -> None:
+        """One round trip to the store (doctor times it)."""
+        ...
 
     # reads
     def get(self, slug: str) -> Project | None: ...
     def require(self, slug: str) -> Project: ...
     def projects(self, *, status: str | None = None, has_repo: bool | None = None) -> Iterator[Project]: ...
+    def slug_like(self, typo: str) -> str | None: ...
+    def named(self, name: str) -> list[str]: ...
     def events(self, slug: str) -> list[Event]: ...
     def attempts(self, slug: str) -> list[Attempt]: ...
     def repo_links(self) -> dict[str, tuple[str, str]]: ...
@@ -92,9 +147,23 @@ class Store(Protocol):
     # writes, each one transaction
     def add(self, *, slug: str, name: str, description: str, status: str) -> Project: ...
     def set_status(self, slug: str, *, expected: str, new: str) -> bool: ...
+    def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]: ...
     def link_repo_if_unset(
         self, slug: str, full_name: str, *, kind: str, details: dict[str, Any]
     ) -> bool: ...
     def set_manual_repo(self, slug: str, full_name: str | None) -> tuple[Project, Project]: ...
-    def record_attempt(self, slug: str, name: str, run_id: str) -> str | None: ...
+    def record_attempt(
+        self,
+        slug: str,
+        name: str,
+        run_id: str,
+        *,
+        owner: str | None = None,
+        github_at: datetime | None = None,
+    ) -> str | None: ...
+    def set_attempt_outcome(self, slug: str, run_id: str, name: str, outcome: str) -> None: ...
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None: ...
+    def insert_copies(self, copies: list[ProjectCopy]) -> None:
+        """Insert whole projects as they are (events keep their time and actor), all in one
+        transaction; a slug already here is BadInput and nothing is inserted."""
+        ...

@@ -20,8 +20,23 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
 from specctl.config import DatabaseURL
-from specctl.errors import BadInput, ConfigError, ProjectNotFound, StoreError, shown
-from specctl.store.base import Attempt, Clock, Event, Project, os_actor, stamp, utcnow
+from specctl.errors import BadInput, ConfigError, ProjectNotFound, StoreError
+from specctl.store.base import (
+    EDITABLE,
+    Attempt,
+    Clock,
+    Event,
+    Project,
+    ProjectCopy,
+    StoreInfo,
+    not_found_message,
+    one_near_slug,
+    os_actor,
+    parse_stamp,
+    repo_taken_message,
+    stamp,
+    utcnow,
+)
 
 # Named migrations, applied in order and recorded in specctl_migrations. Never edit one that
 # has shipped: add a new one.
@@ -58,6 +73,16 @@ MIGRATIONS: list[tuple[str, str]] = [
             run_id text NOT NULL
         );
         CREATE INDEX repo_attempts_project_slug ON repo_attempts (project_slug);
+        """,
+    ),
+    (
+        # As the SQLite store's m005_attempt_outcomes: where each POST went, what its answer
+        # said, and when by GitHub's clock. Rows from before keep NULLs.
+        "m002_attempt_outcomes",
+        """
+        ALTER TABLE repo_attempts ADD COLUMN owner text;
+        ALTER TABLE repo_attempts ADD COLUMN outcome text;
+        ALTER TABLE repo_attempts ADD COLUMN github_at timestamptz;
         """,
     ),
 ]
@@ -107,6 +132,16 @@ class PostgresStore:
     def close(self) -> None:
         self.conn.close()
 
+    def info(self) -> StoreInfo:
+        with self._errors():
+            applied = applied_migrations(self.conn) or []
+        number = self.conn.info.server_version  # e.g. 150004 for 15.4
+        return StoreInfo("postgresql", self.where, len(applied), f"{number // 10000}.{number % 10000}")
+
+    def ping(self) -> None:
+        with self._errors():
+            self.conn.execute("SELECT 1").fetchone()
+
     @contextmanager
     def _errors(self) -> Iterator[None]:
         """Turn psycopg's failures into one StoreError naming the host, never the password."""
@@ -152,8 +187,24 @@ class PostgresStore:
     def require(self, slug: str) -> Project:
         project = self.get(slug)
         if project is None:
-            raise ProjectNotFound(f"no project {shown(slug)} in {self.where}; `specctl projects` lists them")
+            raise ProjectNotFound(not_found_message(slug, self.where, self.slug_like(slug)))
         return project
+
+    def slug_like(self, typo: str) -> str | None:
+        """A "did you mean" for a slug not found (see `one_near_slug`)."""
+        sql = "SELECT slug FROM projects WHERE substr(slug, 1, %s) = %s LIMIT 2"
+        prefixed = [slug for (slug,) in self._rows(sql, (len(typo), typo))] if typo else []
+        sql = "SELECT slug FROM projects WHERE length(slug) BETWEEN %s AND %s"
+        nearby = [slug for (slug,) in self._rows(sql, (len(typo) - 1, len(typo) + 1))]
+        return one_near_slug(typo, prefixed, nearby)
+
+    def named(self, name: str) -> list[str]:
+        """Slugs of the projects with this name, ignoring case and surrounding blanks."""
+        sql = (
+            "SELECT slug FROM projects WHERE lower(trim(name)) = lower(trim(%s)) "
+            'ORDER BY created_at, slug COLLATE "C"'
+        )
+        return [slug for (slug,) in self._rows(sql, (name,))]
 
     def projects(self, *, status: str | None = None, has_repo: bool | None = None) -> Iterator[Project]:
         where, params = [], []
@@ -173,8 +224,14 @@ class PostgresStore:
         return [Event(stamp(at), kind, details, actor) for at, kind, details, actor in rows]
 
     def attempts(self, slug: str) -> list[Attempt]:
-        sql = "SELECT name, at, run_id FROM repo_attempts WHERE project_slug = %s ORDER BY id"
-        return [Attempt(n, at.astimezone(UTC), r) for n, at, r in self._rows(sql, (slug,))]
+        sql = (
+            "SELECT name, at, run_id, owner, outcome, github_at FROM repo_attempts "
+            "WHERE project_slug = %s ORDER BY id"
+        )
+        return [
+            Attempt(n, at.astimezone(UTC), r, o, out, g.astimezone(UTC) if g else None)
+            for n, at, r, o, out, g in self._rows(sql, (slug,))
+        ]
 
     def repo_links(self) -> dict[str, tuple[str, str]]:
         sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
@@ -207,6 +264,22 @@ class PostgresStore:
                 self._event(db, slug, "status_changed", {"from": expected, "to": new}, at)
         return bool(changed)
 
+    def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]:
+        """Change a project's name or description; an event lists what changed (none: no event)."""
+        at = self._stamp_now()
+        with self._write() as db:
+            before = self._locked(db, slug)
+            diff = {k: v for k, v in changes.items() if k in EDITABLE and getattr(before, k) != v}
+            if diff:
+                sets = ", ".join(f"{column} = %s" for column in diff)
+                db.execute(
+                    f"UPDATE projects SET {sets}, updated_at = %s WHERE slug = %s", (*diff.values(), at, slug)
+                )
+                details = {k: {"from": getattr(before, k), "to": v} for k, v in diff.items()}
+                self._event(db, slug, "project_edited", details, at)
+            after = self.require(slug)
+        return before, after
+
     def link_repo_if_unset(self, slug: str, full_name: str, *, kind: str, details: dict[str, Any]) -> bool:
         """Record an auto repo unless the project got one meanwhile (a manual set-repo wins)."""
         at = self._stamp_now()
@@ -225,6 +298,16 @@ class PostgresStore:
         at = self._stamp_now()
         with self._write() as db:
             before = self._locked(db, slug)
+            if full_name:
+                # Two set-repos of one repo to two projects lock different rows: serialize them on
+                # the repo's name so the second sees the first's link.
+                db.execute("SELECT pg_advisory_xact_lock(hashtext(lower(%s)))", (full_name,))
+                holder = db.execute(
+                    "SELECT slug FROM projects WHERE lower(github_repo) = lower(%s) AND slug != %s LIMIT 1",
+                    (full_name, slug),
+                ).fetchone()
+                if holder is not None:
+                    raise BadInput(repo_taken_message(full_name, holder[0]))
             source = "manual" if full_name else None
             db.execute(
                 "UPDATE projects SET github_repo = %s, repo_source = %s, updated_at = %s WHERE slug = %s",
@@ -239,22 +322,65 @@ class PostgresStore:
             after = self.require(slug)
         return before, after
 
-    def record_attempt(self, slug: str, name: str, run_id: str) -> str | None:
-        """Record that `name` is about to be POSTed for `slug`, unless the project has a repo
-        by now: then record nothing and return that repo (checked and written atomically)."""
+    def record_attempt(
+        self,
+        slug: str,
+        name: str,
+        run_id: str,
+        *,
+        owner: str | None = None,
+        github_at: datetime | None = None,
+    ) -> str | None:
+        """Record that `owner/name` is about to be POSTed for `slug` (outcome `sent`), unless the
+        project has a repo by now: then record nothing and return that repo (checked and written
+        atomically). `github_at` is the moment by GitHub's clock, when known."""
         at = self._stamp_now()
         with self._write() as db:
             linked = self._locked(db, slug).github_repo
             if linked is None:
                 db.execute(
-                    "INSERT INTO repo_attempts (project_slug, name, at, run_id) VALUES (%s, %s, %s, %s)",
-                    (slug, name, at, run_id),
+                    "INSERT INTO repo_attempts (project_slug, name, at, run_id, owner, outcome, github_at) "
+                    "VALUES (%s, %s, %s, %s, %s, 'sent', %s)",
+                    (slug, name, at, run_id, owner, github_at),
                 )
         return linked
+
+    def set_attempt_outcome(self, slug: str, run_id: str, name: str, outcome: str) -> None:
+        """What GitHub answered to the newest POST of `name` by run `run_id`."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE repo_attempts SET outcome = %s WHERE id = (SELECT max(id) FROM repo_attempts "
+                "WHERE project_slug = %s AND run_id = %s AND name = %s)",
+                (outcome, slug, run_id, name),
+            )
 
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
         with self._write() as db:
             self._event(db, slug, kind, details, self._stamp_now())
+
+    def insert_copies(self, copies: list[ProjectCopy]) -> None:
+        with self._write() as db:
+            for project, events, attempts in copies:
+                p = project
+                inserted = db.execute(
+                    f"INSERT INTO projects ({_PROJECT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (slug) DO NOTHING",
+                    (*p[:6], parse_stamp(p.created_at), parse_stamp(p.updated_at)),
+                ).rowcount
+                if not inserted:
+                    raise BadInput(f"{self.where} has a project {p.slug} already; nothing was copied")
+                with db.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO events (at, project_slug, kind, details, actor) "
+                        "VALUES (%s, %s, %s, %s, %s)",
+                        [(parse_stamp(e.at), p.slug, e.kind, Jsonb(e.details), e.actor) for e in events],
+                    )
+                    cur.executemany(
+                        "INSERT INTO repo_attempts "
+                        "(project_slug, name, at, run_id, owner, outcome, github_at) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        [(p.slug, a.name, a.at, a.run_id, a.owner, a.outcome, a.github_at) for a in attempts],
+                    )
 
     def _locked(self, db: psycopg.Connection[Any], slug: str) -> Project:
         """The project's row, locked until the transaction ends."""

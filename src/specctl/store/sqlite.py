@@ -7,15 +7,32 @@ offers compare-and-set updates that tell whether they applied.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from specctl.errors import BadInput, ProjectNotFound, StoreError, shown
-from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate
-from specctl.store.base import Attempt, Clock, Event, Project, os_actor, parse_stamp, stamp, utcnow
+from specctl.errors import BadInput, ProjectNotFound, StoreError
+from specctl.migrations import SCHEMA_VERSION, NewerSchema, NotOurs, migrate, schema_version
+from specctl.store.base import (
+    EDITABLE,
+    Attempt,
+    Clock,
+    Event,
+    Project,
+    ProjectCopy,
+    StoreInfo,
+    not_found_message,
+    one_near_slug,
+    os_actor,
+    parse_stamp,
+    repo_taken_message,
+    stamp,
+    utcnow,
+)
 
 _PROJECT_COLUMNS = ", ".join(Project._fields)
 
@@ -73,6 +90,14 @@ class SQLiteStore:
     def close(self) -> None:
         self.conn.close()
 
+    def info(self) -> StoreInfo:
+        with self._errors():
+            return StoreInfo("sqlite", self.where, schema_version(self.conn))
+
+    def ping(self) -> None:
+        with self._errors():
+            self.conn.execute("SELECT 1").fetchone()
+
     @contextmanager
     def _errors(self) -> Iterator[None]:
         """Turn SQLite's failures into one clear StoreError naming the file."""
@@ -119,8 +144,21 @@ class SQLiteStore:
     def require(self, slug: str) -> Project:
         project = self.get(slug)
         if project is None:
-            raise ProjectNotFound(f"no project {shown(slug)} in {self.path}; `specctl projects` lists them")
+            raise ProjectNotFound(not_found_message(slug, str(self.path), self.slug_like(slug)))
         return project
+
+    def slug_like(self, typo: str) -> str | None:
+        """A "did you mean" for a slug not found (see `one_near_slug`)."""
+        sql = "SELECT slug FROM projects WHERE substr(slug, 1, ?) = ? LIMIT 2"
+        prefixed = [slug for (slug,) in self._rows(sql, (len(typo), typo))] if typo else []
+        sql = "SELECT slug FROM projects WHERE length(slug) BETWEEN ? AND ?"
+        nearby = [slug for (slug,) in self._rows(sql, (len(typo) - 1, len(typo) + 1))]
+        return one_near_slug(typo, prefixed, nearby)
+
+    def named(self, name: str) -> list[str]:
+        """Slugs of the projects with this name, ignoring case and surrounding blanks."""
+        sql = "SELECT slug FROM projects WHERE lower(trim(name)) = lower(trim(?)) ORDER BY created_at, slug"
+        return [slug for (slug,) in self._rows(sql, (name,))]
 
     def projects(self, *, status: str | None = None, has_repo: bool | None = None) -> Iterator[Project]:
         """Projects by slug, streamed from the cursor (100,000 rows need not sit in memory)."""
@@ -143,13 +181,26 @@ class SQLiteStore:
         return [Event(at, kind, json.loads(details), actor) for at, kind, details, actor in rows]
 
     def attempts(self, slug: str) -> list[Attempt]:
-        sql = "SELECT name, at, run_id FROM repo_attempts WHERE project_slug = ? ORDER BY id"
-        return [Attempt(n, parse_stamp(at), r) for n, at, r in self._rows(sql, (slug,))]
+        sql = (
+            "SELECT name, at, run_id, owner, outcome, github_at FROM repo_attempts "
+            "WHERE project_slug = ? ORDER BY id"
+        )
+        return [
+            Attempt(n, parse_stamp(at), r, o, out, parse_stamp(g) if g else None)
+            for n, at, r, o, out, g in self._rows(sql, (slug,))
+        ]
 
     def repo_links(self) -> dict[str, tuple[str, str]]:
         """Lower-cased `owner/name` -> (slug, repo_source): GitHub names are case-insensitive."""
         sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
         return {repo.lower(): (slug, source) for repo, slug, source in self._rows(sql)}
+
+    def _holder(self, full_name: str, other_than: str) -> str | None:
+        """The project other than `other_than` linked to this repo, if any."""
+        sql = "SELECT slug FROM projects WHERE lower(github_repo) = lower(?) AND slug != ? LIMIT 1"
+        for (slug,) in self._rows(sql, (full_name, other_than)):
+            return str(slug)
+        return None
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -184,6 +235,22 @@ class SQLiteStore:
                 self._event(db, slug, "status_changed", {"from": expected, "to": new}, at)
         return bool(changed)
 
+    def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]:
+        """Change a project's name or description; an event lists what changed (none: no event)."""
+        at = stamp(self.now())
+        with self._write() as db:
+            before = self.require(slug)
+            diff = {k: v for k, v in changes.items() if k in EDITABLE and getattr(before, k) != v}
+            if diff:
+                sets = ", ".join(f"{column} = ?" for column in diff)
+                db.execute(
+                    f"UPDATE projects SET {sets}, updated_at = ? WHERE slug = ?", (*diff.values(), at, slug)
+                )
+                details = {k: {"from": getattr(before, k), "to": v} for k, v in diff.items()}
+                self._event(db, slug, "project_edited", details, at)
+            after = self.require(slug)
+        return before, after
+
     def link_repo_if_unset(self, slug: str, full_name: str, *, kind: str, details: dict[str, Any]) -> bool:
         """Record an auto repo unless the project got one meanwhile (a manual set-repo wins)."""
         at = stamp(self.now())
@@ -204,6 +271,9 @@ class SQLiteStore:
         at = stamp(self.now())
         with self._write() as db:
             before = self.require(slug)
+            holder = self._holder(full_name, slug) if full_name else None
+            if full_name and holder:  # checked inside the write lock: two set-repos can't both pass
+                raise BadInput(repo_taken_message(full_name, holder))
             source = "manual" if full_name else None
             db.execute(
                 "UPDATE projects SET github_repo = ?, repo_source = ?, updated_at = ? WHERE slug = ?",
@@ -219,15 +289,41 @@ class SQLiteStore:
             after = self.require(slug)
         return before, after
 
-    def record_attempt(self, slug: str, name: str, run_id: str) -> str | None:
-        """Record that `name` is about to be POSTed for `slug`, unless the project has a repo
-        by now: then record nothing and return that repo (checked and written atomically)."""
+    def record_attempt(
+        self,
+        slug: str,
+        name: str,
+        run_id: str,
+        *,
+        owner: str | None = None,
+        github_at: datetime | None = None,
+    ) -> str | None:
+        """Record that `owner/name` is about to be POSTed for `slug` (outcome `sent`), unless the
+        project has a repo by now: then record nothing and return that repo (checked and written
+        atomically). `github_at` is the moment by GitHub's clock, when known."""
         with self._write() as db:
             linked = self.require(slug).github_repo
             if linked is None:
-                attempt = {"project_slug": slug, "name": name, "at": stamp(self.now()), "run_id": run_id}
+                attempt = {
+                    "project_slug": slug,
+                    "name": name,
+                    "at": stamp(self.now()),
+                    "run_id": run_id,
+                    "owner": owner,
+                    "outcome": "sent",
+                    "github_at": stamp(github_at) if github_at else None,
+                }
                 _insert(db, "repo_attempts", attempt)
         return linked
+
+    def set_attempt_outcome(self, slug: str, run_id: str, name: str, outcome: str) -> None:
+        """What GitHub answered to the newest POST of `name` by run `run_id`."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE repo_attempts SET outcome = ? WHERE id = (SELECT max(id) FROM repo_attempts "
+                "WHERE project_slug = ? AND run_id = ? AND name = ?)",
+                (outcome, slug, run_id, name),
+            )
 
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
         with self._write() as db:
@@ -245,6 +341,38 @@ class SQLiteStore:
         }
         _insert(db, "events", event)
 
+    def insert_copies(self, copies: list[ProjectCopy]) -> None:
+        import json
+
+        with self._write() as db:
+            for project, events, attempts in copies:
+                if self.get(project.slug) is not None:
+                    raise BadInput(f"{self.where} has a project {project.slug} already; nothing was copied")
+                _insert(db, "projects", project.to_dict())
+                db.executemany(
+                    "INSERT INTO events (at, project_slug, kind, details, actor) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (e.at, project.slug, e.kind, json.dumps(e.details, sort_keys=True), e.actor)
+                        for e in events
+                    ],
+                )
+                db.executemany(
+                    "INSERT INTO repo_attempts (project_slug, name, at, run_id, owner, outcome, github_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            project.slug,
+                            a.name,
+                            stamp(a.at),
+                            a.run_id,
+                            a.owner,
+                            a.outcome,
+                            stamp(a.github_at) if a.github_at else None,
+                        )
+                        for a in attempts
+                    ],
+                )
+
 
 def _insert(conn: sqlite3.Connection, table: str, record: dict[str, Any]) -> None:
     """One row, by column name. sqlite-utils creates and migrates the tables; rows go in as plain
@@ -261,9 +389,23 @@ def _explain(error: sqlite3.DatabaseError, path: Path | str) -> str:
     if "locked" in text or "busy" in text:
         return f"store {path} is locked by another process; try again when it is done"
     if "readonly" in text or "read-only" in text:
-        return f"store {path} is read-only; check the file's and its folder's permissions"
+        return _read_only(path)
     if "unable to open" in text:
         return f"cannot open store {path}; check that its folder exists and is writable"
     if "malformed" in text:
         return f"store {path} is corrupt ({text}); restore it from a backup"
     return f"store {path}: {text}"
+
+
+def _read_only(path: Path | str) -> str:
+    """Name the file that stops the write. SQLite gives `-wal` and `-shm` the store's
+    permissions, so a store that was read-only once may leave a read-only one behind that
+    keeps every write failing after the store itself is writable again."""
+    store = Path(path)
+    for sidecar in (Path(f"{store}-wal"), Path(f"{store}-shm")):
+        if os.access(store, os.W_OK) and sidecar.exists() and not os.access(sidecar, os.W_OK):
+            return (
+                f"store {path} cannot be written: {sidecar} is read-only, left from a time the store "
+                f"was; make it writable: chmod u+w {sidecar}"
+            )
+    return f"store {path} is read-only; check the file's and its folder's permissions"
