@@ -47,6 +47,8 @@ class TokenInfo:
     can_create: bool = True  # Administration: write on the orgs
     scopes: str | None = "repo, read:org"  # X-OAuth-Scopes (None for fine-grained tokens)
     sso_authorized: bool = True
+    installation: int | None = None  # an app's installation token (see the app block)
+    expires_at: float | None = None
 
 
 @dataclass
@@ -72,6 +74,174 @@ class Seen:
     authorization: str | None
     user_agent: str | None
     body: Any
+
+
+# -- GitHub App ------------------------------------------------------------------------------
+# GITHUB.md "GitHub App authentication": the app endpoints take a JWT (RS256, verified here with
+# `cryptography` against the app's public key, with GitHub's claim rules); installation tokens
+# expire (`token_lifetime`) and reach only their installation's org. Messages of rejected JWTs
+# are GitHub's as users report them (*modelled* where marked).
+
+
+@dataclass
+class App:
+    id: int
+    slug: str
+    public_key: Any  # cryptography RSAPublicKey
+    owner: str = "auditmos"
+
+
+@dataclass
+class Installation:
+    id: int
+    app_id: int
+    org: str
+    permissions: dict[str, str] = field(
+        default_factory=lambda: {
+            "administration": "write",
+            "contents": "write",
+            "members": "read",
+            "metadata": "read",
+        }
+    )
+    repository_selection: str = "all"
+
+
+class AppSupport:
+    """The GitHub App side of GitHubDouble (its state is set up in GitHubDouble.__init__)."""
+
+    apps: dict[int, App]
+    installations: dict[int, Installation]
+    clock_offset: float
+
+    def _id(self) -> int:
+        raise NotImplementedError
+
+    def add_app(self, app_id: int, public_key: Any, slug: str = "specctl-agency") -> App:
+        app = App(app_id, slug, public_key)
+        self.apps[app_id] = app
+        return app
+
+    def install_app(self, app_id: int, org: str, **kwargs: Any) -> Installation:
+        installation = Installation(self._id(), app_id, org, **kwargs)
+        self.installations[installation.id] = installation
+        return installation
+
+    def now(self) -> float:
+        """GitHub's clock: ours plus `clock_offset`."""
+        return time.time() + self.clock_offset
+
+
+_APP_PATH = re.compile(r"/app|/app/installations/\d+/access_tokens|/orgs/[^/]+/installation")
+
+
+def _is_app_endpoint(path: str) -> bool:
+    return bool(_APP_PATH.fullmatch(path))
+
+
+def _in_installation(d: Any, token: TokenInfo, owner: str) -> bool:
+    if token.installation is None:
+        return True
+    return d.installations[token.installation].org.lower() == owner.lower()
+
+
+def _app_route(d: Any, method: str, path: str, auth: str | None) -> tuple[int, Any, dict[str, str]]:
+    app_or_error = _verify_jwt(d, auth)
+    if isinstance(app_or_error, tuple):
+        return app_or_error
+    app = app_or_error
+    parts = path.strip("/").split("/")
+    if parts == ["app"] and method == "GET":
+        url = f"https://github.com/apps/{app.slug}"
+        return (
+            200,
+            {
+                "id": app.id,
+                "slug": app.slug,
+                "name": app.slug,
+                "owner": {"login": app.owner},
+                "html_url": url,
+            },
+            {},
+        )
+    if parts[0] == "orgs" and method == "GET":
+        for inst in d.installations.values():
+            if inst.app_id == app.id and inst.org.lower() == parts[1].lower():
+                account = {"login": inst.org, "id": d.orgs[inst.org.lower()].id, "type": "Organization"}
+                body = {
+                    "id": inst.id,
+                    "app_id": app.id,
+                    "account": account,
+                    "permissions": inst.permissions,
+                    "repository_selection": inst.repository_selection,
+                }
+                return 200, body, {}
+        return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
+    if parts[:2] == ["app", "installations"] and method == "POST":
+        inst = d.installations.get(int(parts[2]))
+        if inst is None or inst.app_id != app.id:
+            return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
+        import secrets
+
+        token = "ghs_" + secrets.token_hex(20)
+        expires = d.now() + d.token_lifetime
+        can_create = inst.permissions.get("administration") == "write"
+        d.tokens[token] = TokenInfo(f"{app.slug}[bot]", can_create, None, True, inst.id, expires)
+        d.mints.append(inst.id)
+        body = {
+            "token": token,
+            "expires_at": stamp(datetime.fromtimestamp(expires, UTC)),
+            "permissions": inst.permissions,
+            "repository_selection": inst.repository_selection,
+        }
+        return 201, body, {}
+    return 404, {"message": "Not Found"}, {}
+
+
+def _verify_jwt(d: Any, auth: str | None) -> App | tuple[int, Any, dict[str, str]]:
+    """The app a JWT speaks for, or GitHub's 401 and its reason."""
+    import base64
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    def unauthorized(message: str) -> tuple[int, Any, dict[str, str]]:
+        return 401, {"message": message, "documentation_url": DOCS}, {}
+
+    def decode(part: str) -> bytes:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+    if not auth or not auth.startswith("Bearer "):
+        return unauthorized("A JSON web token could not be decoded")
+    try:
+        header_b64, claims_b64, signature_b64 = auth.split(" ", 1)[1].split(".")
+        header, claims = json.loads(decode(header_b64)), json.loads(decode(claims_b64))
+        signature = decode(signature_b64)
+    except ValueError:
+        return unauthorized("A JSON web token could not be decoded")
+    if header.get("alg") != "RS256":
+        return unauthorized("A JSON web token could not be decoded")
+    app = d.apps.get(int(claims.get("iss", 0))) if str(claims.get("iss", "")).isdigit() else None
+    if app is None:
+        return unauthorized("Integration not found")  # *modelled*
+    try:
+        signed = f"{header_b64}.{claims_b64}".encode()
+        app.public_key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return unauthorized("A JSON web token could not be decoded")
+    now, iat, exp = d.now(), claims.get("iat"), claims.get("exp")
+    if not isinstance(iat, int) or iat > now + 5:
+        return unauthorized(
+            "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+        )
+    if not isinstance(exp, int) or exp <= now:
+        return unauthorized(
+            "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"
+        )
+    if exp > now + 600 or exp - iat > 600:
+        return unauthorized("'Expiration time' claim ('exp') is too far in the future")
+    return app
 
 
 # -- provisioning: generate from a template, settings, topics, teams, contents -------------------
@@ -247,7 +417,7 @@ def _no_admin() -> Answer:
     return 403, body, {"X-Accepted-GitHub-Permissions": "administration=write"}
 
 
-class GitHubDouble(_DoubleProvisioning):
+class GitHubDouble(_DoubleProvisioning, AppSupport):
     def __init__(self, *, latency: float = 0.0):
         self.latency = latency
         self._stopping = threading.Event()  # set by stop(): waits end at once, nothing more is answered
@@ -266,6 +436,11 @@ class GitHubDouble(_DoubleProvisioning):
         self._hidden_until: dict[str, float] = {}  # lower-cased full_name -> monotonic time
         self._next_id = 1000
         self._server: ThreadingHTTPServer | None = None
+        self.apps: dict[int, App] = {}  # the GitHub App block, below
+        self.installations: dict[int, Installation] = {}
+        self.token_lifetime = 3600.0  # seconds an installation token lives
+        self.clock_offset = 0.0  # GitHub's clock minus ours: a skewed client clock
+        self.mints: list[int] = []  # installation ids, one per token minted
         self.errors: list[str] = []  # tracebacks of the handler's own failures, never on stderr
         # provisioning (see _ProvisioningRoutes)
         self.teams: dict[str, set[str]] = {}  # lower-cased org -> team slugs
@@ -458,6 +633,8 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
             if d._pause(fault.delay, fault):
                 return None
             return self._send(fault.status, fault.body or {"message": "fault"}, fault.headers)
+        if _is_app_endpoint(path):
+            return self._send(*_app_route(d, method, path, auth))
         token = self._token(auth)
         if token is None:
             message = "Requires authentication" if not auth else "Bad credentials"
@@ -474,7 +651,10 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
     def _token(self, auth: str | None) -> TokenInfo | None:
         if not auth or not auth.startswith(("Bearer ", "token ")):
             return None
-        return self.double.tokens.get(auth.split(" ", 1)[1])
+        token = self.double.tokens.get(auth.split(" ", 1)[1])
+        if token is not None and token.expires_at is not None and token.expires_at <= self.double.now():
+            return None
+        return token
 
     def _route(
         self,
@@ -487,6 +667,8 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
     ) -> tuple[int, Any, dict[str, str]]:
         d = self.double
         parts = path.strip("/").split("/")
+        if token.installation is not None and parts[0] == "user":
+            return 403, {"message": "Resource not accessible by integration", "documentation_url": DOCS}, {}
         routed = self._provisioning(method, parts, body, token)
         if routed is not None:
             return routed
@@ -517,6 +699,12 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
             org = self._org(parts[1], token) if parts[0] == "orgs" else self._org_by_id(parts[1])
             if isinstance(org, tuple):
                 return org
+            if not _in_installation(d, token, org.login):
+                return (
+                    403,
+                    {"message": "Resource not accessible by integration", "documentation_url": DOCS},
+                    {},
+                )
             repos = [r for r in d.repos.values() if r["owner"]["login"].lower() == org.login.lower()]
             return self._list([r for r in repos if d._settled(r)], query, f"/organizations/{org.id}/repos")
         if len(parts) == 3 and parts[0] == "users" and parts[2] == "repos":
@@ -535,6 +723,8 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
         org = self.double.orgs.get(login.lower())
         if org is None:
             return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
+        if not _in_installation(self.double, token, org.login):
+            return 403, {"message": "Resource not accessible by integration", "documentation_url": DOCS}, {}
         if org.sso_url and not token.sso_authorized:
             message = (
                 "Resource protected by organization SAML enforcement. "
@@ -551,7 +741,11 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
 
     def _visible(self, repo: dict[str, Any], token: TokenInfo) -> bool:
         owner = repo["owner"]["login"].lower()
-        return (owner == token.login.lower() or owner in self.double.orgs) and self.double._settled(repo)
+        if not self.double._settled(repo):
+            return False
+        if token.installation is not None:
+            return _in_installation(self.double, token, owner)
+        return owner == token.login.lower() or owner in self.double.orgs
 
     def _create(self, org_login: str, body: Any, token: TokenInfo) -> tuple[int, Any, dict[str, str]]:
         d = self.double
@@ -559,8 +753,9 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
         if isinstance(org, tuple):
             return org
         if not token.can_create:
+            by = "integration" if token.installation is not None else "personal access token"
             message = {
-                "message": "Resource not accessible by personal access token",
+                "message": f"Resource not accessible by {by}",
                 "documentation_url": DOCS,
                 "status": "403",
             }

@@ -25,7 +25,7 @@ def test_add_prints_a_valid_slug_and_projects_lists_it(cli):
     assert slug.startswith("acme-portal-")
     assert len(slug) == len("acme-portal-") + 8
     listed = cli("projects")
-    assert listed.stdout == f"{slug}\tinterviewing\t\t\tAcme Portal\n"
+    assert listed.stdout == f"{slug}\tinterviewing\t\t\tAcme Portal\tauditmos-projects\n"
     assert "Added" in added.stderr
     assert "Added" not in added.stdout
 
@@ -35,8 +35,22 @@ def test_projects_json_and_filters(cli):
     cli("add", "B", "--slug", "b", "--status", "review")
     doc = json.loads(cli("projects", "--json").stdout)
     assert doc == [
-        {"slug": "a", "spec_status": "interviewing", "github_repo": None, "repo_source": None, "name": "A"},
-        {"slug": "b", "spec_status": "review", "github_repo": None, "repo_source": None, "name": "B"},
+        {
+            "slug": "a",
+            "spec_status": "interviewing",
+            "github_repo": None,
+            "repo_source": None,
+            "name": "A",
+            "org": ORG,
+        },
+        {
+            "slug": "b",
+            "spec_status": "review",
+            "github_repo": None,
+            "repo_source": None,
+            "name": "B",
+            "org": ORG,
+        },
     ]
     assert cli("projects", "--status", "review").stdout.startswith("b\t")
     assert cli("projects", "--with-repo").stdout == ""
@@ -46,7 +60,7 @@ def test_projects_json_and_filters(cli):
 
 def test_tsv_fields_escape_tabs_and_backslashes(cli):
     cli("add", "A\\B", "--slug", "a")
-    assert cli("projects").stdout == "a\tinterviewing\t\t\tA\\\\B\n"
+    assert cli("projects").stdout == f"a\tinterviewing\t\t\tA\\\\B\t{ORG}\n"
 
 
 def test_show_json_has_project_and_events(cli):
@@ -321,7 +335,9 @@ def test_a_process_flushes_all_output_and_closes_the_store_before_it_ends(tmp_pa
         listed = subprocess.run([*command, "--db", str(db), "projects"], capture_output=True, text=True)
         assert listed.returncode == 0
         assert len(listed.stdout.splitlines()) == 5_001
-        assert listed.stdout.endswith("p04999\tinterviewing\t\t\tP 4999\nseed\tinterviewing\t\t\tSeed\n")
+        assert listed.stdout.endswith(
+            f"p04999\tinterviewing\t\t\tP 4999\t{ORG}\nseed\tinterviewing\t\t\tSeed\t{ORG}\n"
+        )
     added = subprocess.run(
         [specctl_bin(), "--db", str(db), "add", "Last", "--slug", "last"], capture_output=True, text=True
     )
@@ -365,7 +381,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.stdout == "p00000\tinterviewing\t\t\tP 0\n"
+    assert done.stdout == f"p00000\tinterviewing\t\t\tP 0\t{ORG}\n"
     assert done.stderr == ""
     assert done.returncode == 141
 
@@ -492,7 +508,7 @@ def test_edit_changes_name_and_description_never_the_slug(cli, db_path):
     cli("add", "Acme", "--slug", "acme", "--description", "old")
     edited = cli("edit", "acme", "--name", "Acme Corp", "--description", "new")
     assert edited.exit_code == 0
-    assert edited.stdout == "acme\tinterviewing\t\t\tAcme Corp\n"
+    assert edited.stdout == f"acme\tinterviewing\t\t\tAcme Corp\t{ORG}\n"
     doc = json.loads(cli("show", "acme", "--json").stdout)
     assert doc["project"]["description"] == "new"
     assert doc["events"][-1]["kind"] == "project_edited"
@@ -614,8 +630,8 @@ def test_projects_and_list_repos_as_csv(cli, github_env):
     cli("set-repo", "acme", f"{ORG}/acme")
     project = json.loads(cli("show", "acme", "--json").stdout)["project"]
     assert cli("projects", "--csv").stdout == (
-        "slug,spec_status,github_repo,repo_source,name,description,created_at,updated_at\n"
-        f'acme,interviewing,{ORG}/acme,manual,"Acme, Inc.",,{project["created_at"]},{project["updated_at"]}\n'
+        "slug,spec_status,github_repo,repo_source,name,org,description,created_at,updated_at\n"
+        f'acme,interviewing,{ORG}/acme,manual,"Acme, Inc.",{ORG},,{project["created_at"]},{project["updated_at"]}\n'
     )
     assert cli("list-repos", "--csv").stdout == (
         f"full_name,visibility,slug,repo_source\n{ORG}/acme,private,acme,manual\n"

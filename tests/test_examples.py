@@ -83,5 +83,5 @@ def test_export_csv(github_env):
     code, out, err = example("export-csv.sh")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "slug,spec_status,github_repo,repo_source,name,description,created_at,updated_at"
-    assert lines[1].startswith('acme,interviewing,,,"Acme, Inc.",,20')
+    assert lines[0] == "slug,spec_status,github_repo,repo_source,name,org,description,created_at,updated_at"
+    assert lines[1].startswith(f'acme,interviewing,,,"Acme, Inc.",{ORG},,20')

@@ -2,6 +2,8 @@
 exit code, exactly one line on stderr, no traceback, and leaves the store byte-identical unless
 it was meant to write."""
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -48,8 +50,9 @@ def option_like(value):
 
 
 def asks_for_help(result, value):
-    """`--help`/`-h` anywhere among the arguments shows help and exits 0, as Click does."""
-    if value in ("--help", "-h"):
+    """`--help`/`-h` anywhere among the arguments shows help and exits 0, as Click does
+    (`-hh` too: Click reads a cluster of short flags as each flag in turn)."""
+    if value == "--help" or re.fullmatch(r"-h+", value):
         assert result.exit_code == 0
         assert "Usage:" in result.stdout
         return True

@@ -154,3 +154,12 @@ def test_the_suite_does_not_depend_on_the_callers_environment(tmp_path):
         capture_output=True, text=True, env=hostile, cwd=tests.parent, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_the_org_column_shows_on_a_terminal_only_when_a_project_names_its_own(github_env):
+    on_terminal("add", "Acme", "--slug", "acme")
+    assert "auditmos-projects" not in on_terminal("projects")  # the config's org on every row: no column
+    on_terminal("add", "Client", "--slug", "client", "--org", "client-org")
+    screen = on_terminal("projects")
+    assert "client-org" in screen
+    assert "auditmos-projects" in screen

@@ -3,7 +3,8 @@
 No Typer, no Rich: the CLI prints what this returns. SPEC "approve, step by step":
 1. the status transition is committed first and never rolled back;
 2. a project that has a repo is left alone;
-3. else `{org}/{slug}` is created and GitHub's `full_name` recorded as `auto`;
+3. else `{org}/{slug}` is created (the project's own org, else the config's) and GitHub's
+   `full_name` recorded as `auto`;
 4. any failure leaves the approval standing and is recorded as an event and a log line;
 5. never two repos for one project: each POST is recorded before it is sent, and a repo an
    earlier attempt may have made is found and adopted, never twinned.
@@ -249,6 +250,7 @@ class Approver:
     def _ensure_repo(self, project: Project) -> ApproveResult:
         """Steps 2-5 for one approved project; with --dry-run, only GETs and a prediction."""
         slug, dry_run = project.slug, self.options.dry_run
+        org = project.org or self.org
         if project.github_repo:
             return ApproveResult(slug, "skipped", project)
         if self.options.no_repo:
@@ -256,19 +258,19 @@ class Approver:
         notes: list[str] = []
         try:
             github = self.github()
-            attempts = StoreAttemptLog(self.store, slug, self.run_id, self.org, github.github_now)
-            earlier = self._find_earlier(github, attempts)
+            attempts = StoreAttemptLog(self.store, slug, self.run_id, org, github.github_now)
+            earlier = self._find_earlier(github, org, attempts)
             if dry_run:
-                return self._predict(github, project, earlier)
+                return self._predict(github, org, project, earlier)
             if earlier is not None:
                 repo, adopted = earlier, True
                 owner = repo.full_name.split("/")[0]
-                if owner.lower() != self.org.lower():  # the org was changed since (GITHUB_ORG)
+                if owner.lower() != org.lower():  # the org was changed since (GITHUB_ORG)
                     notes.append(
-                        f"{repo.full_name} was created by an earlier approve in {owner}, not in {self.org}"
+                        f"{repo.full_name} was created by an earlier approve in {owner}, not in {org}"
                     )
             else:
-                created = self._create(github, slug, project.description, attempts)
+                created = self._create(github, org, slug, project.description, attempts)
                 repo, adopted = created.repo, created.adopted
         except GitHubError as e:
             if e.code == GITHUB_UNAUTHORIZED:
@@ -279,13 +281,13 @@ class Approver:
             return ApproveResult(slug, "skipped", self.store.require(slug), notes=[note])
         return self._link(project, repo, adopted, notes)
 
-    def _find_earlier(self, github: GitHub, attempts: StoreAttemptLog) -> Repo | None:
+    def _find_earlier(self, github: GitHub, org: str, attempts: StoreAttemptLog) -> Repo | None:
         """A run cut off after GitHub created the repo left its attempt on record: look that
         name up where it went (the org may have changed since) and adopt it, rather than meet a
         422 and make a suffixed twin, or make a second repo in another org."""
         for owner, name in attempts.earlier_targets():
             repo = github.get_repo(owner, name)
-            if repo is None and owner.lower() != self.org.lower() and attempts.pending(owner, name):
+            if repo is None and owner.lower() != org.lower() and attempts.pending(owner, name):
                 # A POST there may have made it and GitHub's reads lag: no POST in this org
                 # resolves that, so wait for it (a bounded time) rather than make a second repo.
                 repo = github.await_repo(owner, name)
@@ -328,14 +330,14 @@ class Approver:
         )
         return ApproveResult(project.slug, "failed", self.store.require(project.slug), error=error)
 
-    def _predict(self, github: GitHub, project: Project, earlier: Repo | None) -> ApproveResult:
+    def _predict(self, github: GitHub, org: str, project: Project, earlier: Repo | None) -> ApproveResult:
         """--dry-run: what the real run would do, learned with GETs only."""
         slug = project.slug
         if earlier is not None:
             return ApproveResult(slug, "adopted", project, github_repo=earlier.full_name)
-        github.org(self.org)
-        taken = github.get_repo(self.org, slug)
-        result = ApproveResult(slug, "created", project, github_repo=f"{self.org}/{slug}")
+        github.org(org)
+        taken = github.get_repo(org, slug)
+        result = ApproveResult(slug, "created", project, github_repo=f"{org}/{slug}")
         if taken is not None:
             result.github_repo = None
             result.notes.append(f"{taken.full_name} exists: a suffixed name {slug}-xxxx would be tried")
@@ -343,11 +345,13 @@ class Approver:
 
     # -- provisioning (SPEC "Provisioning") ---------------------------------------------------
 
-    def _create(self, github: GitHub, slug: str, description: str, attempts: StoreAttemptLog) -> Created:
+    def _create(
+        self, github: GitHub, org: str, slug: str, description: str, attempts: StoreAttemptLog
+    ) -> Created:
         template = self.repo.template if self.repo else None
         if template:
-            return github.generate_repo(template, self.org, slug, description, attempts)
-        return github.create_org_repo(self.org, slug, description, attempts)
+            return github.generate_repo(template, org, slug, description, attempts)
+        return github.create_org_repo(org, slug, description, attempts)
 
     def _provision(self, result: ApproveResult) -> ProvisionResult:
         """Converge the repo once it exists, `skipped` ones too (a re-run finishes the work);

@@ -2,7 +2,8 @@
 
 Precedence, highest first (SPEC "Configuration"):
     command-line flag > environment variable > config file [env.NAME] table > config file top level > default
-The token has its own order: GH_TOKEN > GITHUB_TOKEN > config `token` (file must be 0600) > `gh auth token`.
+The token has its own order: GH_TOKEN > GITHUB_TOKEN > the GitHub App (when `app_id` is set)
+> config `token` (file must be 0600) > `gh auth token`.
 """
 
 from __future__ import annotations
@@ -86,6 +87,18 @@ def _api_url(value: Any) -> str:
     if url.scheme not in ("http", "https") or not url.hostname:
         raise ValueError("expected an http(s) URL such as https://api.github.com")
     return _text(value).rstrip("/")
+
+
+def _positive_int(value: Any) -> int:
+    """An app or installation id: digits only (TOML integer or text such as "12345")."""
+    text = str(value).strip() if not isinstance(value, bool) else ""
+    if not text.isdigit() or int(text) == 0:
+        raise ValueError("expected a positive whole number (the id GitHub shows)")
+    return int(text)
+
+
+def _path(value: Any) -> str:
+    return str(Path(_text(value)).expanduser())
 
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -172,6 +185,9 @@ KEYS: dict[str, Key] = {
         Key("concurrency", "SPECCTL_CONCURRENCY", _concurrency),
         Key("busy_timeout", "SPECCTL_BUSY_TIMEOUT", _number(0, 3600)),
         Key("token", None, _text, per_env=False, secret=True),
+        Key("app_id", "SPECCTL_APP_ID", _positive_int),
+        Key("app_key", "SPECCTL_APP_KEY", _path),
+        Key("installation_id", "SPECCTL_APP_INSTALLATION_ID", _positive_int),
     )
 }
 DEFAULTS: dict[str, Any] = {
@@ -307,6 +323,9 @@ class Settings(NamedTuple):
     env_name: str | None
     config: ConfigFile
     sources: dict[str, str]  # key -> where its value came from, for `config show` and doctor
+    app_id: int | None = None  # the GitHub App (see resolve_credential)
+    app_key: str | None = None  # the path of its private key, never its content
+    installation_id: int | None = None
 
     def value(self, name: str) -> Any:
         return getattr(self, name)
@@ -354,6 +373,8 @@ def resolve(
                 break
     if "db" not in values:
         values["db"], sources["db"] = str(default_db_path()), "default"
+    for name in ("app_id", "app_key", "installation_id"):  # no default: the app is opt-in
+        sources.setdefault(name, "default")
     db = parse_db(values["db"])
     if isinstance(db, DatabaseURL) and db.has_password and sources["db"].startswith("config"):
         _check_private(config, "a database password")
@@ -369,6 +390,9 @@ def resolve(
         env_name=env_name,
         config=config,
         sources=sources,
+        app_id=values.get("app_id"),
+        app_key=values.get("app_key"),
+        installation_id=values.get("installation_id"),
     )
 
 
@@ -425,6 +449,37 @@ class Token:
 
     def __str__(self) -> str:
         return f"<token from {self.source}>"
+
+
+class AppCredential(NamedTuple):
+    """The GitHub App as the credential: its id, the path of its key (read only when a JWT is
+    needed, by specctl.github.app) and the default org's installation, when configured."""
+
+    app_id: int
+    key_path: Path
+    installation_id: int | None
+    api_url: str
+
+    @property
+    def source(self) -> str:
+        return f"GitHub App {self.app_id}"
+
+
+def resolve_credential(
+    settings: Settings,
+    environ: Mapping[str, str],
+    gh_token: Callable[[str], str | None] | None = None,
+) -> Token | AppCredential:
+    """GH_TOKEN > GITHUB_TOKEN > the app (when app_id is set) > config `token` > `gh auth token`."""
+    env_token = any(environ.get(var, "").strip() for var in ("GH_TOKEN", "GITHUB_TOKEN"))
+    if settings.app_id is None or env_token:
+        return resolve_token(settings.config, environ, settings.api_url, gh_token)
+    if settings.app_key is None:
+        raise ConfigError(
+            f"app_id {settings.app_id} is set but app_key is not: set SPECCTL_APP_KEY or "
+            "`specctl config set app_key PATH` to the app's private key file"
+        )
+    return AppCredential(settings.app_id, Path(settings.app_key), settings.installation_id, settings.api_url)
 
 
 def resolve_token(

@@ -13,9 +13,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specctl.errors import EXIT_OK, SpecctlError
+from specctl.config import Token, check_api_url
+from specctl.errors import EXIT_FAILED, EXIT_OK, SpecctlError
 
 if TYPE_CHECKING:
+    from specctl.github.app import App
     from specctl.runtime import Runtime
 
 TOKEN_KINDS = {
@@ -100,16 +102,22 @@ class Doctor:
         return f"{detail}; server PostgreSQL {info.server_version}, round trip {round_trip:.1f} ms"
 
     def _api_url(self) -> str:
-        self.rt.check_github_config()
+        check_api_url(self.rt.settings.api_url)
         return self.rt.settings.api_url
 
     def _token(self) -> str:
-        token = self.rt.token()
-        return f"from {token.source} ({token_kind(token.value)})"
+        credential = self.rt.credential()
+        if isinstance(credential, Token):
+            return f"from {credential.source} ({token_kind(credential.value)})"
+        self.rt.app(credential).jwt()  # reads and checks the key, even with a cached token
+        where = self.rt.settings.sources["app_id"]
+        return f"{credential.source} (from {where}), key {credential.key_path}"
 
     def _github_checks(self) -> None:
         org = self.rt.settings.org
         gh = self.rt.github()
+        if gh.app is not None and not self._app_checks(gh.app, org):
+            return
 
         def user() -> str:
             data, scopes = gh.user()
@@ -129,11 +137,61 @@ class Doctor:
             core = gh.rate_limit()
             return f"{core.get('remaining')} of {core.get('limit')} requests left this hour"
 
-        if self._check("github user", user):
+        if gh.app is not None:  # an installation token has no user (GET /user is not for it)
+            if self._check("org", lambda: f"{gh.org(org).get('login', org)} is visible"):
+                self._check("create repos", can_create)
+                self._repo_table_checks()
+            self._check("rate limit", rate)
+        elif self._check("github user", user):
             if self._check("org", org_access):
                 self._check("create repos", can_create)
                 self._repo_table_checks()
             self._check("rate limit", rate)
+
+    def _app_checks(self, app: App, org: str) -> bool:
+        """The app, its installation on the org and whether its permissions cover specctl's
+        work: Administration: write to create repos; Contents: write and Members: read for
+        the [repo] steps (README, teams)."""
+        installation: dict[str, Any] = {}
+
+        def about_app() -> str:
+            info = app.info()
+            owner = (info.get("owner") or {}).get("login")
+            return f"{info.get('name')} ({info.get('slug')}), owned by {owner}"
+
+        def about_installation() -> str:
+            installation.update(app.installation(org))
+            account = installation.get("account") or {}
+            return (
+                f"{installation.get('id')} on {account.get('login')} ({account.get('type')}); "
+                f"repository selection: {installation.get('repository_selection')}"
+            )
+
+        if not (self._check("app", about_app) and self._check("installation", about_installation)):
+            return False
+        granted = installation.get("permissions") or {}
+        if granted.get("administration") == "write":
+            self.checks.append(Check("app permissions", "ok", "Administration: write (create repos)"))
+        else:
+            detail = (
+                f"the app needs Administration: write on {org} to create repos; add it in the "
+                f"app's settings and have {org} accept it"
+            )
+            self.checks.append(Check("app permissions", "fail", detail, EXIT_FAILED))
+        missing = [
+            label
+            for name, level, label in (
+                ("contents", "write", "Contents: write"),
+                ("members", "read", "Members: read"),
+            )
+            if granted.get(name) not in (level, "write")
+        ]
+        if missing:
+            detail = f"the [repo] steps need {' and '.join(missing)} (README, teams); the app lacks them"
+            self.checks.append(Check("[repo] permissions", "warn", detail))
+        else:
+            self.checks.append(Check("[repo] permissions", "ok", "Contents: write, Members: read"))
+        return True
 
     def _repo_table_checks(self) -> None:
         """The [repo] table against GitHub, reading only (SPEC "Provisioning")."""

@@ -73,12 +73,19 @@ def m005_attempt_outcomes(db: Database) -> None:
     attempts.add_column("github_at", str)
 
 
+def m006_project_org(db: Database) -> None:
+    # A project may name its own org (a client's); NULL names none: the config's org, so
+    # existing projects keep theirs, whichever [env.NAME] first opens the upgraded store.
+    db.table("projects").add_column("org", str)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("m001_projects_and_events", m001_projects_and_events),
     ("m002_repo_attempts", m002_repo_attempts),
     ("m003_indexes", m003_indexes),
     ("m004_event_actor", m004_event_actor),
     ("m005_attempt_outcomes", m005_attempt_outcomes),
+    ("m006_project_org", m006_project_org),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from specctl.errors import BadInput, TransitionNotAllowed, shown
-from specctl.names import DESCRIPTION_MAX, NAME_MAX, check_slug, check_text, make_slug, random_hex8
+from specctl.names import (
+    DESCRIPTION_MAX,
+    NAME_MAX,
+    check_owner,
+    check_slug,
+    check_text,
+    make_slug,
+    random_hex8,
+)
 from specctl.store import STATUSES, Project, Store
 
 
@@ -21,15 +30,18 @@ def prepare_project(
     slug: str | None = None,
     description: str = "",
     status: str = "interviewing",
+    org: str | None = None,
     random_hex: Callable[[], str] = random_hex8,
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """Check a new project's fields and make its slug; before the store is even opened, so
     bad input never creates or touches a store."""
     check_text(name, "name", max_len=NAME_MAX, required=True)
     check_text(description, "description", max_len=DESCRIPTION_MAX, required=False)
     check_status(status)
     slug = check_slug(slug) if slug is not None else make_slug(name, random_hex)
-    return {"slug": slug, "name": name, "description": description, "status": status}
+    if org is not None:
+        check_owner(org, "--org")
+    return {"slug": slug, "name": name, "description": description, "status": status, "org": org}
 
 
 def add_project(store: Store, fields: dict[str, str], *, allow_same_name: bool = False) -> Project:
@@ -45,12 +57,19 @@ def add_project(store: Store, fields: dict[str, str], *, allow_same_name: bool =
 
 
 def edit_project(
-    store: Store, slug: str, *, name: str | None = None, description: str | None = None
+    store: Store,
+    slug: str,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    org: str | None = None,
 ) -> tuple[Project, Project]:
-    """Change the name or description (never the slug: it is the repo's name). Returns the
-    project before and after; they are equal when nothing changed."""
+    """Change the name, description or, while it has no repo, org (never the slug: it is the
+    repo's name). Returns the project before and after; they are equal when nothing changed."""
     check_slug(slug)
     changes = {}
+    if org is not None:
+        changes["org"] = check_owner(org, "--org")
     if name is not None:
         changes["name"] = check_text(name, "name", max_len=NAME_MAX, required=True)
     if description is not None:
@@ -58,7 +77,7 @@ def edit_project(
             description, "description", max_len=DESCRIPTION_MAX, required=False
         )
     if not changes:
-        raise BadInput("nothing to change: give --name or --description")
+        raise BadInput("nothing to change: give --name, --description or --org")
     return store.edit(slug, changes)
 
 

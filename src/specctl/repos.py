@@ -14,7 +14,7 @@ from specctl.names import check_slug, parse_repo
 from specctl.store import Project, Store
 
 if TYPE_CHECKING:
-    from specctl.github import GitHub
+    from specctl.github import GitHub, Repo
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,27 @@ def list_repos(
     limit: int | None = None,
     linked: bool | None = None,
     on_page: Callable[[int, int | None], None] | None = None,
+    org: str | None = None,
 ) -> RepoListing:
     """The repos GitHub lists, each with the project it is linked to (if any): one row per
-    linked project, as a store from before set-repo refused a shared repo may link two."""
+    linked project, as a store from before set-repo refused a shared repo may link two.
+
+    A GitHub App has no "every repo I reach" (an installation token has no user): without
+    `owner`, it lists each org it works in (`org`, the config's, and every project's own),
+    one after another, through that org's installation."""
     links: dict[str, list[tuple[str | None, str | None]]] = {}
     for project in store.projects(has_repo=True):
         links.setdefault(str(project.github_repo).lower(), []).append((project.slug, project.repo_source))
-    repos = github.list_repos(owner, limit=limit, on_page=on_page)
+    if owner is None and github.app is not None:
+        orgs = {o.lower(): o for o in ([org] if org else []) + store.orgs()}  # once each
+        repos: list[Repo] = []
+        for each in sorted(orgs.values()):
+            if limit is not None and len(repos) >= limit:
+                break
+            left = None if limit is None else limit - len(repos)
+            repos += github.list_repos(each, limit=left, on_page=on_page)
+    else:
+        repos = github.list_repos(owner, limit=limit, on_page=on_page)
     rows: list[dict[str, Any]] = []
     for repo in repos:
         holders = links.get(repo.full_name.lower())

@@ -11,12 +11,21 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
-from specctl.config import Settings, Token, check_api_url, parse_db, resolve, resolve_token
+from specctl.config import (
+    AppCredential,
+    Settings,
+    Token,
+    check_api_url,
+    parse_db,
+    resolve,
+    resolve_credential,
+)
 from specctl.output import Output
 from specctl.store import Clock, Store, open_store, utcnow
 
 if TYPE_CHECKING:
     from specctl.github import GitHub
+    from specctl.github.app import App
 
 
 class Options(NamedTuple):
@@ -37,13 +46,16 @@ class Runtime:
         environ: Mapping[str, str] | None = None,
         now: Clock = utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ):
         self.options = options
         self.environ = os.environ if environ is None else environ
         self.now = now
         self.sleep = sleep
+        self.clock = clock  # epoch seconds, for token expiry
         self._store: Store | None = None
         self._github: GitHub | None = None
+        self._app: App | None = None
         self._others: list[Store] = []
 
     @cached_property
@@ -71,11 +83,26 @@ class Runtime:
         return store
 
     def check_github_config(self) -> None:
-        """Bad GitHub config is exit 2 before anything changes (SPEC "Configuration")."""
+        """Bad GitHub config is exit 2 before anything changes (SPEC "Configuration"); with
+        the app in use, that includes its key (unless a cached token makes it unneeded)."""
         check_api_url(self.settings.api_url)
+        if self.settings.app_id is not None:
+            credential = self.credential()
+            if isinstance(credential, AppCredential):
+                self.app(credential).preflight()
 
-    def token(self) -> Token:
-        return resolve_token(self.settings.config, self.environ, self.settings.api_url)
+    def credential(self) -> Token | AppCredential:
+        """GH_TOKEN > GITHUB_TOKEN > the app > config token > gh (config.resolve_credential)."""
+        return resolve_credential(self.settings, self.environ)
+
+    def app(self, credential: AppCredential) -> App:
+        """The GitHub App of this run (one, so it mints at most once per installation)."""
+        if self._app is None:
+            from specctl.github.app import App, TokenCache
+
+            cache = TokenCache.default(credential.api_url, credential.app_id)
+            self._app = App(credential, self.settings.org, cache, clock=self.clock)
+        return self._app
 
     def github(self) -> GitHub:
         """The client for api_url, built once (its pacing spans the run); raises
@@ -86,14 +113,16 @@ class Runtime:
 
         self.check_github_config()
         s = self.settings
+        credential = self.credential()
         self._github = GitHub.connect(
             s.api_url,
-            self.token(),
+            credential if isinstance(credential, Token) else self.app(credential),
             timeout=s.timeout,
             pace=s.pace,
             max_wait=s.max_wait,
             concurrency=s.concurrency,
             sleep=self.sleep,
+            clock=self.clock,
             trace=self.output.debug if self.options.verbose else None,
             on_wait=self._say_wait,
         )

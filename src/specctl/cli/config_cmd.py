@@ -12,6 +12,7 @@ from specctl.config import (
     KEYS,
     ConfigFile,
     DatabaseURL,
+    Token,
     default_config_path,
     read_config,
     selected_env,
@@ -53,14 +54,16 @@ def _config_file(ctx: typer.Context, *, check: bool = True) -> ConfigFile:
 
 
 def _token_row(ctx: typer.Context) -> dict[str, Any]:
-    """Where the token comes from; never the token itself. Without one, the source is "none"
-    and why goes to stderr, as a message, not into the table."""
+    """Where the token comes from; never the token itself (nor, for the app, its key). Without
+    one, the source is "none" and why goes to stderr, as a message, not into the table."""
     rt = runtime(ctx)
     try:
-        return {"key": "token", "value": "****", "source": rt.token().source}
-    except GitHubError as e:
+        credential = rt.credential()
+    except (GitHubError, ConfigError) as e:
         rt.output.warn(e.message)
         return {"key": "token", "value": None, "source": "none"}
+    value = "****" if isinstance(credential, Token) else None
+    return {"key": "token", "value": value, "source": credential.source}
 
 
 @config_app.command("path", epilog=examples("specctl config path", '"$EDITOR" "$(specctl config path)"'))

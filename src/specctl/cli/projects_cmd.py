@@ -1,5 +1,6 @@
 """add, projects, show, edit, reopen, activate, complete: the commands that only use the store."""
 
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated
 
@@ -13,7 +14,8 @@ from specctl.projects import add_project, edit_project, move, prepare_project
 from specctl.runtime import Runtime
 from specctl.store import Project
 
-PROJECT_COLUMNS = ["slug", "spec_status", "github_repo", "repo_source", "name"]
+# `org` last: scripts that cut the first five columns keep working.
+PROJECT_COLUMNS = ["slug", "spec_status", "github_repo", "repo_source", "name", "org"]
 CSV_EXTRA_COLUMNS = ["description", "created_at", "updated_at"]  # a spreadsheet wants them all
 
 
@@ -40,6 +42,7 @@ def project_row(project: Project) -> dict[str, object]:
         'specctl add "Acme Portal" --description "Client portal"',
         'specctl add "Société Générale"   # slug societe-generale-3f9a1c07',
         'specctl add "Acme Portal" --slug acme-portal --status review',
+        'specctl add "Acme Portal" --org acme-inc   # its repo goes to the client\'s own org',
     ),
 )
 def add(
@@ -53,6 +56,12 @@ def add(
     allow_same_name: Annotated[
         bool, typer.Option("--allow-same-name", help="Add it even if a project has this name.")
     ] = False,
+    org: Annotated[
+        str | None,
+        typer.Option(
+            help="The org its repo goes to (a client's own); default: config org.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Create a project and print its slug.
 
@@ -61,8 +70,8 @@ def add(
     has already is refused (exit 2), so re-running a script does not double its projects.
     """
     rt = runtime(ctx)
-    fields = prepare_project(name, slug=slug, description=description, status=status.value)
-    project = add_project(rt.store(), fields, allow_same_name=allow_same_name)
+    fields = prepare_project(name, slug=slug, description=description, status=status.value, org=org)
+    project = add_project(rt.store(), fields, allow_same_name=allow_same_name).in_org(rt.settings.org)
     if rt.options.json:
         rt.output.document(project.to_dict())
     else:
@@ -91,7 +100,7 @@ def list_projects(
         bool, typer.Option("--csv", help="CSV with a header row and every field, for spreadsheets.")
     ] = False,
 ) -> None:
-    """List projects: slug, spec_status, github_repo, repo_source, name.
+    """List projects: slug, spec_status, github_repo, repo_source, name, org.
 
     --csv adds description, created_at and updated_at after those columns.
     """
@@ -102,7 +111,15 @@ def list_projects(
     only = next(iter(wanted)) if len(wanted) == 1 else None  # one status: let SQLite filter
     projects = store.projects(status=only, has_repo=has_repo)
     columns = PROJECT_COLUMNS + CSV_EXTRA_COLUMNS if csv_mode(rt, csv) else PROJECT_COLUMNS
-    rows = ({c: getattr(p, c) for c in columns} for p in projects if not wanted or p.spec_status in wanted)
+    listed: Iterator[Project] = (p for p in projects if not wanted or p.spec_status in wanted)
+    if rt.output.tty and not csv:
+        # On a terminal the org column shows only when a project names its own: else it repeats
+        # the config's org on every row, and at 70 columns it would squeeze the slugs.
+        listed = iter(shown := list(listed))
+        if not any(p.org for p in shown):
+            columns = [c for c in columns if c != "org"]
+    org = rt.settings.org
+    rows = ({c: getattr(p, c) for c in columns} for p in (p.in_org(org) for p in listed))
     count = rt.output.records(rows, columns, title="Projects", csv=csv)
     if count == 0 and rt.output.tty and not csv:
         filtered = wanted or has_repo is not None
@@ -125,7 +142,7 @@ def show(ctx: typer.Context, slug: Slug) -> None:
     """Show one project with its event history."""
     rt = runtime(ctx)
     store = rt.store(create=False)
-    project = store.require(slug)
+    project = store.require(slug).in_org(rt.settings.org)
     events = store.events(slug)
     out = rt.output
     if out.json_mode:
@@ -164,6 +181,7 @@ def show(ctx: typer.Context, slug: Slug) -> None:
     epilog=examples(
         'specctl edit acme-portal-3f9a1c07 --name "Acme Client Portal"',
         'specctl edit acme-portal-3f9a1c07 --description "Portal and mobile app"',
+        "specctl edit acme-portal-3f9a1c07 --org acme-inc   # only while it has no repo",
     ),
 )
 def edit_cmd(
@@ -171,15 +189,20 @@ def edit_cmd(
     slug: Slug,
     name: Annotated[str | None, typer.Option(help="The new name.", show_default=False)] = None,
     description: Annotated[str | None, typer.Option(help="The new description.", show_default=False)] = None,
+    org: Annotated[
+        str | None, typer.Option(help="The org its repo goes to (while it has none).", show_default=False)
+    ] = None,
 ) -> None:
-    """Change a project's name or description (never its slug: it is the repo's name).
+    """Change a project's name, description or, while it has no repo, org (never its slug: it
+    is the repo's name).
 
     The repo on GitHub is not renamed or changed.
     """
     rt = runtime(ctx)
-    before, after = edit_project(rt.store(create=False), slug, name=name, description=description)
+    store = rt.store(create=False)
+    before, after = edit_project(store, slug, name=name, description=description, org=org)
     _print_project(rt, after)
-    changed = [k for k in ("name", "description") if getattr(before, k) != getattr(after, k)]
+    changed = [k for k in ("name", "description", "org") if getattr(before, k) != getattr(after, k)]
     rt.output.success(f"{slug}: {' and '.join(changed)} changed" if changed else f"{slug}: nothing to change")
 
 
@@ -191,6 +214,7 @@ def _moved(ctx: typer.Context, slug: str, target: str, done: str) -> None:
 
 
 def _print_project(rt: Runtime, project: Project) -> None:
+    project = project.in_org(rt.settings.org)
     if rt.options.json:
         rt.output.document(project.to_dict())
     else:

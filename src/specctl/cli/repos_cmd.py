@@ -56,7 +56,7 @@ def set_repo_cmd(
             rt.check_github_config()
         with rt.output.spinner(f"Checking {repo} on GitHub"):
             change = set_repo(rt.store(create=False), None if no_verify else rt.github, slug, repo)
-    after = change.after
+    after = change.after.in_org(rt.settings.org)
     if rt.options.json:
         rt.output.document(after.to_dict())
     else:
@@ -114,7 +114,15 @@ def list_repos_cmd(
     github = rt.github()
     out = rt.output
     with out.progress(None, "Listing repos (pages)") as bar:
-        listing = list_repos(store, github, owner=owner, limit=limit, linked=only_linked, on_page=bar.update)
+        listing = list_repos(
+            store,
+            github,
+            owner=owner,
+            limit=limit,
+            linked=only_linked,
+            on_page=bar.update,
+            org=rt.settings.org,
+        )
     out.records(listing.rows, REPO_COLUMNS, title="Repos", csv=as_csv)
     for slug, repo in listing.unseen:
         out.warn(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specctl._httpx import httpx
 from specctl.config import Token
@@ -14,6 +14,9 @@ from specctl.github.account import AccountCalls
 from specctl.github.provisioning import ProvisioningCalls
 from specctl.github.repos import AttemptLog, Created, NoAttemptLog, Repo, RepoCalls, random_suffix
 from specctl.github.transport import DEADLINE, MAX_BODY, Transport, http_client
+
+if TYPE_CHECKING:
+    from specctl.github.app import App
 
 __all__ = ["AttemptLog", "Created", "GitHub", "NoAttemptLog", "Repo", "random_suffix"]
 
@@ -47,20 +50,29 @@ class GitHub(RepoCalls, ProvisioningCalls, AccountCalls):
         )
         self.concurrency = concurrency
         self.suffix = suffix
+        self.app: App | None = None  # set when acting as a GitHub App
 
     @classmethod
     def connect(
         cls,
         api_url: str,
-        token: Token,
+        credential: Token | App,
         *,
         timeout: float = 10.0,
         trace: Callable[[str], None] | None = None,
         **kwargs: Any,
     ) -> GitHub:
-        """A client for `api_url`; `trace` gets one line per response (method, URL, status)."""
+        """A client for `api_url` with a token or as the app; `trace` gets one line per
+        response (method, URL, status)."""
         kwargs.setdefault("deadline", max(DEADLINE, 3 * timeout))  # a long timeout asks for time
-        return cls(http_client(api_url, token, timeout=timeout, trace=trace), **kwargs)
+        github = cls(http_client(api_url, credential, timeout=timeout, trace=trace), **kwargs)
+        if not isinstance(credential, Token):
+            # The app's own requests (lookups, mints) take the same path, unpaced: they
+            # create no content, and a mint happens inside another request's auth.
+            h = github.http
+            credential.bind(Transport(h.client, pace=0, max_wait=h.max_wait, sleep=h.sleep, clock=h.clock))
+            github.app = credential
+        return github
 
     @property
     def client(self) -> httpx.Client:

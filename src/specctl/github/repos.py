@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, Protocol
 from specctl._httpx import httpx
 from specctl.errors import GITHUB_REPO_NAME_TAKEN, GITHUB_UNAVAILABLE, GitHubError, shown
 from specctl.github.transport import (
+    OWNER,
     TRIES,
     BadAnswer,
     Transient,
@@ -257,9 +258,14 @@ class RepoCalls:
         ends. `on_page(pages_done, pages_total)` reports progress.
         """
         params = {"per_page": PER_PAGE, "sort": "full_name"}
-        response = self.http.get(f"orgs/{owner}/repos" if owner else "user/repos", params=params)
+        # Each page names the owner: its Link URLs (/organizations/{id}/repos) do not, and as
+        # an app, the owner decides which installation's token the page is asked with.
+        ext = {OWNER: owner} if owner else {}
+        response = self.http.get(
+            f"orgs/{owner}/repos" if owner else "user/repos", params=params, extensions=ext
+        )
         if owner and response.status_code == 404:
-            response = self.http.get(f"users/{owner}/repos", params=params)
+            response = self.http.get(f"users/{owner}/repos", params=params, extensions=ext)
         repos = self._page(response, f"repos of {owner}" if owner else "your repos")
         last = _link(response, "last")
         total = _page_number(last) if last else None
@@ -273,16 +279,24 @@ class RepoCalls:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-                for done, page in enumerate(pool.map(self._get_page, urls), 2):
+                pages = pool.map(lambda url: self._get_page(url, ext), urls)
+                for done, page in enumerate(pages, 2):
                     repos.extend(page)
                     if on_page:
                         on_page(done, total)
         else:
-            self._follow_next(response, repos, limit, lambda done: on_page(done, total) if on_page else None)
+            self._follow_next(
+                response, repos, limit, ext, lambda done: on_page(done, total) if on_page else None
+            )
         return repos if limit is None else repos[:limit]
 
     def _follow_next(
-        self, response: httpx.Response, repos: list[Repo], limit: int | None, on_page: Callable[[int], None]
+        self,
+        response: httpx.Response,
+        repos: list[Repo],
+        limit: int | None,
+        ext: dict[str, str],
+        on_page: Callable[[int], None],
     ) -> None:
         """Page after page by `rel="next"`, into `repos`; a URL met twice is a loop."""
         seen = {str(response.url)}
@@ -293,13 +307,13 @@ class RepoCalls:
             if len(seen) >= MAX_PAGES:
                 raise _too_many_pages(f"GitHub has more than {MAX_PAGES} pages")
             seen.add(next_url)
-            response = self.http.get(self.http.same_origin(next_url))
+            response = self.http.get(self.http.same_origin(next_url), extensions=ext)
             repos.extend(self._page(response, "the next page"))
             next_url = _link(response, "next")
             on_page(len(seen))
 
-    def _get_page(self, url: str) -> list[Repo]:
-        return self._page(self.http.get(self.http.same_origin(url)), "a page of repos")
+    def _get_page(self, url: str, ext: dict[str, str]) -> list[Repo]:
+        return self._page(self.http.get(self.http.same_origin(url), extensions=ext), "a page of repos")
 
     def _page(self, response: httpx.Response, what: str) -> list[Repo]:
         if response.status_code != 200:

@@ -15,7 +15,7 @@ import ssl
 import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from specctl import __version__
 from specctl._httpx import httpx
@@ -33,6 +33,8 @@ from specctl.errors import (
     redact,
 )
 
+OWNER = "specctl.owner"  # request extension: whose installation a request is for, when its URL
+# does not say (a Link to /organizations/{id}/repos); the app's auth hook reads it
 TRIES = 3  # reads: tries in all; creates: POSTs with an unknown outcome, per project per run
 RATE_LIMIT_TRIES = 3
 DEADLINE = 60.0  # seconds for a whole request; `timeout` bounds each read only
@@ -43,6 +45,18 @@ LONGEST_WAIT = 86400.0  # a reset or Retry-After further away than this is nonse
 
 class Transient(Exception):
     """A request with no answer: timeout, refused or dropped connection."""
+
+
+class Credentials(Protocol):
+    """Where each request's token comes from when it is not one fixed token: the GitHub App
+    (github/app.py) answers a JWT for its own endpoints, else the installation token of the
+    request's owner."""
+
+    def bearer(self, request: httpx.Request) -> str: ...
+
+    def renew(self, request: httpx.Request) -> bool:
+        """A 401 answered the request: True when a new token is worth one more try."""
+        ...
 
 
 class BadAnswer(GitHubError):
@@ -61,25 +75,45 @@ class BadAnswer(GitHubError):
 
 class BearerAuth(httpx.Auth):
     """Adds the token only to requests for api_url's origin, and only over https (or loopback
-    http, for test doubles). Redirects elsewhere lose it (httpx strips it cross-origin)."""
+    http, for test doubles). Redirects elsewhere lose it (httpx strips it cross-origin).
+    The token is asked for per request: a fixed Token, or the app's for that request."""
 
-    def __init__(self, token: Token, origin: tuple[str, str, int | None]):
-        self._token = token
+    # False: httpx would read every answer whole before handing it back, past the transport's
+    # size cap and deadline (an endless body grew without bound). httpx still reads a 401 in
+    # full before the one retry with a fresh token, which frees its connection.
+    requires_response_body = False
+
+    def __init__(self, credential: Token | Credentials, origin: tuple[str, str, int | None]):
+        self._credential = credential
         self._origin = origin
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         url = request.url
         secure = url.scheme == "https" or is_loopback(url.host)
-        if secure and (url.scheme, url.host, url.port) == self._origin:
-            request.headers["Authorization"] = f"Bearer {self._token.value}"
-        yield request
+        if not (secure and (url.scheme, url.host, url.port) == self._origin):
+            yield request
+            return
+        credential = self._credential
+        if isinstance(credential, Token):
+            request.headers["Authorization"] = f"Bearer {credential.value}"
+            yield request
+            return
+        request.headers["Authorization"] = f"Bearer {credential.bearer(request)}"
+        response = yield request
+        if response.status_code == 401 and credential.renew(request):
+            request.headers["Authorization"] = f"Bearer {credential.bearer(request)}"
+            yield request
 
     def __repr__(self) -> str:
-        return f"<BearerAuth {self._token}>"
+        return f"<BearerAuth {self._credential}>"
 
 
 def http_client(
-    api_url: str, token: Token, *, timeout: float = 10.0, trace: Callable[[str], None] | None = None
+    api_url: str,
+    credential: Token | Credentials,
+    *,
+    timeout: float = 10.0,
+    trace: Callable[[str], None] | None = None,
 ) -> httpx.Client:
     """An httpx client for `api_url`; `trace` gets one line per response (method, URL, status)."""
     base = httpx.URL(api_url.rstrip("/") + "/")
@@ -97,7 +131,7 @@ def http_client(
             # them encrypted, plain http would hand the proxy the token in clear text.
             trust_env=base.scheme == "https",
             base_url=base,
-            auth=BearerAuth(token, (base.scheme, base.host, base.port)),
+            auth=BearerAuth(credential, (base.scheme, base.host, base.port)),
             headers={
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": "2022-11-28",

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
+from specctl.errors import BadInput
+
 STATUSES = ("interviewing", "review", "active", "complete")
 
 Clock = Callable[[], datetime]
@@ -40,9 +42,14 @@ class Project(NamedTuple):
     repo_source: str | None  # "auto" or "manual" when github_repo is set
     created_at: str
     updated_at: str
+    org: str | None = None  # the org its repo goes to; None: the config's org
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
+
+    def in_org(self, default_org: str) -> Project:
+        """The project as shown and worked on: its own org, else the config's."""
+        return self if self.org else self._replace(org=default_org)
 
 
 class Event(NamedTuple):
@@ -69,6 +76,15 @@ class ProjectCopy(NamedTuple):
     attempts: list[Attempt]
 
 
+def check_org_change(before: Project, diff: dict[str, str]) -> None:
+    """A project's org may change only while it has no repo: the repo is where it is."""
+    if "org" in diff and before.github_repo:
+        raise BadInput(
+            f"{before.slug} has its repo {before.github_repo} already; its org can change only while "
+            f"it has none (`specctl set-repo {before.slug} --clear` first)"
+        )
+
+
 def os_actor() -> str:
     """The operating system's `user@host`: who acts when GitHub was not asked who it is."""
     user = os.environ.get("USER") or os.environ.get("LOGNAME")
@@ -91,7 +107,7 @@ class Attempt(NamedTuple):
     github_at: datetime | None = None  # GitHub's clock (its Date header); None: not known
 
 
-EDITABLE = ("name", "description")  # what `edit` may change; never the slug
+EDITABLE = ("name", "description", "org")  # what `edit` may change; never the slug (org: while no repo)
 
 
 def not_found_message(slug: str, where: str, near: str | None) -> str:
@@ -143,11 +159,19 @@ class Store(Protocol):
     def events(self, slug: str) -> list[Event]: ...
     def attempts(self, slug: str) -> list[Attempt]: ...
     def repo_links(self) -> dict[str, tuple[str, str]]: ...
+    def orgs(self) -> list[str]:
+        """The orgs projects name (not the config's, which projects that name none use)."""
+        ...
 
     # writes, each one transaction
-    def add(self, *, slug: str, name: str, description: str, status: str) -> Project: ...
+    def add(
+        self, *, slug: str, name: str, description: str, status: str, org: str | None = None
+    ) -> Project: ...
     def set_status(self, slug: str, *, expected: str, new: str) -> bool: ...
-    def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]: ...
+    def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]:
+        """Change what EDITABLE names; `org` only while the project has no repo (BadInput)."""
+        ...
+
     def link_repo_if_unset(
         self, slug: str, full_name: str, *, kind: str, details: dict[str, Any]
     ) -> bool: ...

@@ -29,6 +29,7 @@ from specctl.store.base import (
     Project,
     ProjectCopy,
     StoreInfo,
+    check_org_change,
     not_found_message,
     one_near_slug,
     os_actor,
@@ -85,6 +86,8 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE repo_attempts ADD COLUMN github_at timestamptz;
         """,
     ),
+    # A project may name its own org (a client's); NULL names none: the config's org.
+    ("m003_project_org", "ALTER TABLE projects ADD COLUMN org text;"),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Any constant will do: it names the lock that serializes first use across processes.
@@ -233,23 +236,27 @@ class PostgresStore:
             for n, at, r, o, out, g in self._rows(sql, (slug,))
         ]
 
+    def orgs(self) -> list[str]:
+        return [row[0] for row in self._rows("SELECT DISTINCT org FROM projects WHERE org IS NOT NULL")]
+
     def repo_links(self) -> dict[str, tuple[str, str]]:
         sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
         return {repo.lower(): (slug, source) for repo, slug, source in self._rows(sql)}
 
     # -- writes -----------------------------------------------------------------------------
 
-    def add(self, *, slug: str, name: str, description: str, status: str) -> Project:
+    def add(self, *, slug: str, name: str, description: str, status: str, org: str | None = None) -> Project:
         at = self._stamp_now()
         with self._write() as db:
             inserted = db.execute(
-                "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (slug) DO NOTHING",
-                (slug, name, description, status, at, at),
+                "INSERT INTO projects (slug, name, description, spec_status, created_at, updated_at, org) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (slug) DO NOTHING",
+                (slug, name, description, status, at, at, org),
             ).rowcount
             if not inserted:
                 raise BadInput(f"a project with slug {slug} already exists; choose another --slug")
-            self._event(db, slug, "project_added", {"name": name, "spec_status": status}, at)
+            added = {"name": name, "spec_status": status} | ({"org": org} if org else {})
+            self._event(db, slug, "project_added", added, at)
         return self.require(slug)
 
     def set_status(self, slug: str, *, expected: str, new: str) -> bool:
@@ -265,11 +272,12 @@ class PostgresStore:
         return bool(changed)
 
     def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]:
-        """Change a project's name or description; an event lists what changed (none: no event)."""
+        """Change a project's name, description or org; an event lists what changed (none: no event)."""
         at = self._stamp_now()
         with self._write() as db:
             before = self._locked(db, slug)
             diff = {k: v for k, v in changes.items() if k in EDITABLE and getattr(before, k) != v}
+            check_org_change(before, diff)
             if diff:
                 sets = ", ".join(f"{column} = %s" for column in diff)
                 db.execute(
@@ -363,9 +371,9 @@ class PostgresStore:
             for project, events, attempts in copies:
                 p = project
                 inserted = db.execute(
-                    f"INSERT INTO projects ({_PROJECT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                    f"INSERT INTO projects ({_PROJECT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
                     "ON CONFLICT (slug) DO NOTHING",
-                    (*p[:6], parse_stamp(p.created_at), parse_stamp(p.updated_at)),
+                    (*p[:6], parse_stamp(p.created_at), parse_stamp(p.updated_at), p.org),
                 ).rowcount
                 if not inserted:
                     raise BadInput(f"{self.where} has a project {p.slug} already; nothing was copied")
@@ -403,9 +411,17 @@ class PostgresStore:
 
 def _project(row: tuple[Any, ...]) -> Project:
     """A row as the SQLite store gives it: timestamps as `YYYY-MM-DDTHH:MM:SSZ` text."""
-    slug, name, description, spec_status, github_repo, repo_source, created_at, updated_at = row
+    slug, name, description, spec_status, github_repo, repo_source, created_at, updated_at, org = row
     return Project(
-        slug, name, description, spec_status, github_repo, repo_source, stamp(created_at), stamp(updated_at)
+        slug,
+        name,
+        description,
+        spec_status,
+        github_repo,
+        repo_source,
+        stamp(created_at),
+        stamp(updated_at),
+        org,
     )
 
 

@@ -25,6 +25,7 @@ from specctl.store.base import (
     Project,
     ProjectCopy,
     StoreInfo,
+    check_org_change,
     not_found_message,
     one_near_slug,
     os_actor,
@@ -190,6 +191,10 @@ class SQLiteStore:
             for n, at, r, o, out, g in self._rows(sql, (slug,))
         ]
 
+    def orgs(self) -> list[str]:
+        """The orgs projects name (not the config's, which projects that name none use)."""
+        return [row[0] for row in self._rows("SELECT DISTINCT org FROM projects WHERE org IS NOT NULL")]
+
     def repo_links(self) -> dict[str, tuple[str, str]]:
         """Lower-cased `owner/name` -> (slug, repo_source): GitHub names are case-insensitive."""
         sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
@@ -204,7 +209,7 @@ class SQLiteStore:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def add(self, *, slug: str, name: str, description: str, status: str) -> Project:
+    def add(self, *, slug: str, name: str, description: str, status: str, org: str | None = None) -> Project:
         at = stamp(self.now())
         record = {
             "slug": slug,
@@ -215,12 +220,14 @@ class SQLiteStore:
             "repo_source": None,
             "created_at": at,
             "updated_at": at,
+            "org": org,
         }
         with self._write() as db:
             if self.get(slug) is not None:
                 raise BadInput(f"a project with slug {slug} already exists; choose another --slug")
             _insert(db, "projects", record)
-            self._event(db, slug, "project_added", {"name": name, "spec_status": status}, at)
+            added = {"name": name, "spec_status": status} | ({"org": org} if org else {})
+            self._event(db, slug, "project_added", added, at)
         return self.require(slug)
 
     def set_status(self, slug: str, *, expected: str, new: str) -> bool:
@@ -236,11 +243,12 @@ class SQLiteStore:
         return bool(changed)
 
     def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]:
-        """Change a project's name or description; an event lists what changed (none: no event)."""
+        """Change a project's name, description or org; an event lists what changed (none: no event)."""
         at = stamp(self.now())
         with self._write() as db:
             before = self.require(slug)
             diff = {k: v for k, v in changes.items() if k in EDITABLE and getattr(before, k) != v}
+            check_org_change(before, diff)
             if diff:
                 sets = ", ".join(f"{column} = ?" for column in diff)
                 db.execute(
