@@ -575,8 +575,8 @@ def test_config_unset_removes_a_key_specctl_does_not_know(cli, isolated):
     assert cli("config", "unset", "env").exit_code == 2  # never the whole [env] table
 
 
-def test_specctl_and_specctl_config_alone_print_help_and_exit_0(cli):
-    for args in ([], ["config"]):
+def test_specctl_and_its_command_groups_alone_print_help_and_exit_0(cli):
+    for args in ([], ["config"], ["store"]):
         result = cli(*args)
         assert result.exit_code == 0, args
         assert "Usage:" in result.stdout
