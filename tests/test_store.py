@@ -137,12 +137,6 @@ def test_projects_filters(store):
     assert [p.slug for p in store.projects(status="review", has_repo=True)] == ["c"]
 
 
-def test_repo_links_are_case_insensitive(store):
-    add(store)
-    store.set_manual_repo("acme", "Client/Portal")
-    assert store.repo_links() == {"client/portal": ("acme", "manual")}
-
-
 @pytest.fixture
 def sqlite_store(db_path, clock):
     s = open_store(db_path, now=clock)

@@ -252,10 +252,6 @@ class PostgresStore:
     def orgs(self) -> list[str]:
         return [row[0] for row in self._rows("SELECT DISTINCT org FROM projects WHERE org IS NOT NULL")]
 
-    def repo_links(self) -> dict[str, tuple[str, str]]:
-        sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
-        return {repo.lower(): (slug, source) for repo, slug, source in self._rows(sql)}
-
     # -- writes -----------------------------------------------------------------------------
 
     def add(self, *, slug: str, name: str, description: str, status: str, org: str | None = None) -> Project:

@@ -196,11 +196,6 @@ class SQLiteStore:
         """The orgs projects name (not the config's, which projects that name none use)."""
         return [row[0] for row in self._rows("SELECT DISTINCT org FROM projects WHERE org IS NOT NULL")]
 
-    def repo_links(self) -> dict[str, tuple[str, str]]:
-        """Lower-cased `owner/name` -> (slug, repo_source): GitHub names are case-insensitive."""
-        sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
-        return {repo.lower(): (slug, source) for repo, slug, source in self._rows(sql)}
-
     def _holder(self, full_name: str, other_than: str) -> str | None:
         """The project other than `other_than` linked to this repo, if any."""
         sql = "SELECT slug FROM projects WHERE lower(github_repo) = lower(?) AND slug != ? LIMIT 1"
