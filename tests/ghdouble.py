@@ -12,6 +12,7 @@ It also accepts absolute-form request lines (`GET http://host/path`), as a proxy
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -60,6 +61,9 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # before answering (after doing the work when after_create is set)
     after_create: str | None = None  # "drop": create, then close without answering; "delay"
+    # Set it to end the delay now (and skip it from then on): a test that must act while an
+    # answer is held holds it long and releases it, rather than racing a delay of a few seconds.
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -416,6 +420,8 @@ def _no_admin() -> Answer:
 class GitHubDouble(_DoubleProvisioning, AppSupport):
     def __init__(self, *, latency: float = 0.0):
         self.latency = latency
+        self._stopping = threading.Event()  # set by stop(): waits end at once, nothing more is answered
+        self._open: set[socket.socket] = set()  # connections being served, under `lock`
         self.orgs: dict[str, Org] = {}
         self.users: dict[str, int] = {}
         self.tokens: dict[str, TokenInfo] = {}
@@ -454,15 +460,30 @@ class GitHubDouble(_DoubleProvisioning, AppSupport):
     def start(self, port: int = 0) -> GitHubDouble:
         handler = type("Handler", (_Handler,), {"double": self})
         self._server = _Server(("127.0.0.1", port), handler, self)
-        self._server.daemon_threads = True
+        self._server.daemon_threads = False  # so that server_close() joins the handlers: see stop()
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self) -> None:
+        """Stop serving and end every handler before returning. None may outlive its test: one
+        still sleeping in a fault's delay would answer a client long gone, seconds later, and the
+        standard server prints that BrokenPipeError into the stderr of whatever test runs then."""
         if self._server is not None:
+            self._stopping.set()  # handlers in a delay or latency wake and answer nothing
+            for f in self.faults:
+                f.released.set()
             self._server.shutdown()
-            self._server.server_close()
+            with self.lock:
+                for conn in self._open:  # wakes handlers waiting on a kept-alive connection
+                    with contextlib.suppress(OSError):
+                        conn.shutdown(socket.SHUT_RDWR)
+            self._server.server_close()  # joins the handler threads
             self._server = None
+
+    def _pause(self, seconds: float, fault: Fault | None = None) -> bool:
+        """Wait `seconds`, less if the fault is released or the double stops: True if it stops."""
+        (fault.released if fault else self._stopping).wait(seconds)
+        return self._stopping.is_set()
 
     def __enter__(self) -> GitHubDouble:
         return self.start()
@@ -559,6 +580,18 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
+    def handle(self) -> None:
+        """Serve this connection, known to stop() so that it can end it; not once stopping."""
+        d = self.double
+        with d.lock:
+            d._open.add(self.connection)
+        try:
+            if not d._stopping.is_set():  # checked after joining `_open`: stop() misses none
+                super().handle()
+        finally:
+            with d.lock:
+                d._open.discard(self.connection)
+
     def do_GET(self) -> None:
         self._handle("GET")
 
@@ -585,8 +618,8 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
             body = None
         auth = self.headers.get("Authorization")
         d.seen.append(Seen(method, path, query, auth, self.headers.get("User-Agent"), body))
-        if d.latency:
-            time.sleep(d.latency)
+        if d._pause(d.latency):
+            return None  # the double is stopping
         if not self.headers.get("User-Agent"):
             return self._send(
                 403,
@@ -597,7 +630,8 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
             )
         fault = d._take_fault(method, path)
         if fault and fault.status is not None:
-            time.sleep(fault.delay)
+            if d._pause(fault.delay, fault):
+                return None
             return self._send(fault.status, fault.body or {"message": "fault"}, fault.headers)
         if _is_app_endpoint(path):
             return self._send(*_app_route(d, method, path, auth))
@@ -610,8 +644,8 @@ class _Handler(_ProvisioningRoutes, BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return None
-        if fault and fault.delay:
-            time.sleep(fault.delay)
+        if fault and d._pause(fault.delay, fault):
+            return None
         return self._send(status, payload, headers)
 
     def _token(self, auth: str | None) -> TokenInfo | None:

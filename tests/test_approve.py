@@ -1,6 +1,7 @@
 """The approve workflow (no CLI): the seed's slices 5-7, and "never two repos for one project"."""
 
 import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
@@ -613,13 +614,89 @@ def test_a_store_failure_after_github_made_the_repo_names_the_repo_and_the_way_b
         return response
 
     gh.http.send = disk_full_after_post
-    with pytest.raises(StoreError) as e:
-        approver(store, gh, clock).approve("acme")
+    failed = approver(store, gh, clock).approve("acme")
     for write in ("set_attempt_outcome", "link_repo_if_unset", "add_event"):
         delattr(store, write)  # the disk has room again
-    assert f"{ORG}/acme" in e.value.message
-    assert "specctl approve acme" in e.value.message
+    assert isinstance(failed.error, StoreError)
+    assert failed.exit_code == 1
+    assert f"{ORG}/acme" in failed.error.message
+    assert "specctl approve acme" in failed.error.message
     assert store.attempts("acme")[-1].outcome == "sent"  # the record of the POST is what finds it
     result = approver(store, connect(), clock).approve("acme")
     assert (result.action, store.require("acme").github_repo) == ("adopted", f"{ORG}/acme")
     assert double.created == [f"{ORG}/acme"]
+
+
+# -- the claim on creating a project's repo (SPEC "The team store"), on both stores ------------
+
+
+def test_a_claim_held_by_another_run_is_waited_for_then_its_repo_is_skipped(store, gh_double, double):
+    add(store)
+    store.set_status("acme", expected="interviewing", new="review")
+    store.claim_create("acme", "other-machine:1:run", 120)
+    said, slept = [], []
+
+    def other_run_finishes(seconds):  # the other admin's run links its repo while we wait
+        slept.append(seconds)
+        store.link_repo_if_unset("acme", f"{ORG}/acme", kind="repo_created", details={})
+        store.release_claim("acme", "other-machine:1:run")
+
+    result = Approver(store, lambda: gh_double, ORG, sleep=other_run_finishes, say=said.append).approve(
+        "acme"
+    )
+    assert (result.action, result.repo) == ("skipped", f"{ORG}/acme")
+    assert len(slept) == 1
+    assert said == ["acme: another run is creating its repo; waiting for it (at most 120 s)"]
+    assert double.requests("POST") == []  # nothing created while another run held the claim
+
+
+def test_a_dead_claimers_repo_is_adopted_once_its_claim_runs_out(store, gh_double, double, clock):
+    add(store)
+    store.set_status("acme", expected="interviewing", new="review")
+    store.claim_create("acme", "other-machine:1:run", 0.1)  # a run that died after its POST
+    store.record_attempt("acme", "acme", "dead-run", owner=ORG)
+    double.add_repo(ORG, "acme")
+
+    def wait(seconds):
+        clock.advance(seconds=seconds)  # the SQLite store's clock
+        time.sleep(min(seconds, 0.2))  # PostgreSQL's: the server's own
+
+    result = Approver(store, lambda: gh_double, ORG, sleep=wait).approve("acme")
+    assert (result.action, result.repo) == ("adopted", f"{ORG}/acme")
+    assert double.requests("POST") == []
+
+
+def test_a_claim_left_by_a_killed_process_of_this_machine_is_not_waited_for(store, gh_double, double):
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    add(store)
+    store.claim_create("acme", f"{os.uname().nodename}:{gone.stdout.strip()}:run", 300)
+
+    def no_waiting(seconds):
+        raise AssertionError("waited for a process that is gone")
+
+    result = Approver(store, lambda: gh_double, ORG, sleep=no_waiting).approve("acme")
+    assert (result.action, result.repo) == ("created", f"{ORG}/acme")
+
+
+def test_a_lost_store_stops_the_batch_and_reports_every_slug(store, gh_double, double):
+    for slug in ("a", "b", "c"):
+        add(store, slug)
+    approver_ = Approver(store, lambda: gh_double, ORG)
+    first = approver_.approve("a")
+    real_require = store.require
+
+    def gone(slug):
+        raise StoreError("lost the connection to the store at db.example: server closed the connection")
+
+    store.require = gone
+    results = [approver_.approve(slug) for slug in ("b", "c")]
+    store.require = real_require
+    assert first.action == "created"
+    assert [(r.action, r.exit_code) for r in results] == [("none", 1), ("none", 1)]
+    assert "c not processed" in results[1].error.message
+    assert double.created == [f"{ORG}/a"]  # no POST for b or c

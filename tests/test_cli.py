@@ -586,8 +586,8 @@ def test_config_unset_removes_a_key_specctl_does_not_know(cli, isolated):
     assert cli("config", "unset", "env").exit_code == 2  # never the whole [env] table
 
 
-def test_specctl_and_specctl_config_alone_print_help_and_exit_0(cli):
-    for args in ([], ["config"]):
+def test_specctl_and_its_command_groups_alone_print_help_and_exit_0(cli):
+    for args in ([], ["config"], ["store"]):
         result = cli(*args)
         assert result.exit_code == 0, args
         assert "Usage:" in result.stdout
@@ -691,12 +691,14 @@ def test_an_interrupt_finishes_the_slug_in_hand_then_reports_and_a_rerun_finishe
     slugs = [f"s{i}" for i in range(6)]
     for slug in slugs:
         specctl("add", slug.upper(), "--slug", slug)
-    github_env.latency = 0.15  # each request takes a while: the signal lands while one is in flight
+    github_env.fault("POST", f"/orgs/{ORG}/repos", times=2)  # two creates answered at once ...
+    third = github_env.fault("POST", f"/orgs/{ORG}/repos", after_create="delay", delay=3600)  # ... one held
     proc = start("approve", *slugs)
     deadline = time.monotonic() + 60
     while len(github_env.requests("POST")) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
-    proc.send_signal(sig)  # during the third slug's POST
+    proc.send_signal(sig)  # during the third slug's POST, whatever the machine's load
+    third.released.set()  # delivered before the answer can be read: the slug in hand finishes
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     assert [line.split("\t")[0] for line in out.splitlines()] == ["s0", "s1", "s2"]  # results so far
@@ -707,7 +709,6 @@ def test_an_interrupt_finishes_the_slug_in_hand_then_reports_and_a_rerun_finishe
     assert [store.require(s).spec_status for s in slugs] == ["review"] * 3 + ["interviewing"] * 3
     assert store.require("s2").github_repo == f"{ORG}/s2"
     store.close()
-    github_env.latency = 0
     rerun = specctl("approve", *slugs)
     assert rerun.exit_code == 0
     assert sorted(github_env.created) == [f"{ORG}/{s}" for s in slugs]  # each once: no twins

@@ -83,7 +83,7 @@ def test_dry_run_changes_nothing_and_sends_no_post(github_env, db_path):
 
 def test_killed_after_github_created_the_repo_is_adopted_on_rerun(github_env, db_path):
     add("acme")
-    github_env.fault("POST", f"/orgs/{ORG}/repos", after_create="delay", delay=30)
+    github_env.fault("POST", f"/orgs/{ORG}/repos", after_create="delay", delay=3600)  # none before the kill
     proc = start("approve", "acme")
     deadline = time.monotonic() + 20
     while not github_env.created and time.monotonic() < deadline:
@@ -104,9 +104,7 @@ def test_killed_after_github_created_the_repo_then_rerun_at_once_under_read_lag(
     The killed run's unanswered attempt makes that repo ours: wait for it, adopt it, no twin."""
     add("acme")
     github_env.read_lag = 3
-    # Killed as soon as the repo exists; a short delay, so that the double's write to the dead
-    # connection fails while this test still runs, not in a later test reading stderr.
-    github_env.fault("POST", f"/orgs/{ORG}/repos", after_create="delay", delay=2)
+    github_env.fault("POST", f"/orgs/{ORG}/repos", after_create="delay", delay=3600)  # killed before it
     proc = start("approve", "acme")
     deadline = time.monotonic() + 20
     while not github_env.created and time.monotonic() < deadline:

@@ -38,3 +38,16 @@ def test_a_spinner_naming_a_users_value_prints_it_as_text():
     with out.spinner("Checking [/]evil on GitHub"):
         pass
     assert "Checking [/]evil on GitHub" in err.getvalue()
+
+
+def test_a_registered_secret_never_reaches_stderr_through_messages_or_log_lines():
+    from specctl.errors import register_secret
+
+    register_secret("ghs_canary-output-boundary-0001")
+    err = io.StringIO()
+    out = Output(stdout=io.StringIO(), stderr=err, verbose=True)
+    out.info("GitHub said ghs_canary-output-boundary-0001 is wrong")
+    out.log({"github_error": {"message": "token ghs_canary-output-boundary-0001"}})
+    out.debug("GET /x with ghs_canary-output-boundary-0001")
+    assert "ghs_canary-output-boundary-0001" not in err.getvalue()
+    assert err.getvalue().count("****") == 3

@@ -197,12 +197,6 @@ def test_an_empty_listing_has_no_lines_and_no_rows(store):
     assert list(store.project_rows(COLUMNS)) == []
 
 
-def test_repo_links_are_case_insensitive(store):
-    add(store)
-    store.set_manual_repo("acme", "Client/Portal")
-    assert store.repo_links() == {"client/portal": ("acme", "manual")}
-
-
 @pytest.fixture
 def sqlite_store(db_path, clock):
     s = open_store(db_path, now=clock)
@@ -419,3 +413,30 @@ def test_a_listing_left_half_way_is_closed_quietly_after_the_store(store):
     rows.close()  # what the garbage collector does to a listing a closed pipe abandoned
     lines.close()
     projects.close()
+
+
+def test_one_holder_claims_a_projects_repo_creation_at_a_time(store):
+    add(store)
+    assert store.claim_create("acme", "run-a", 60) is None
+    other = store.claim_create("acme", "run-b", 60)
+    assert other is not None
+    assert other.holder == "run-a"
+    assert 0 < other.seconds_left <= 60
+    assert store.claim_create("acme", "run-a", 60) is None  # renewed by its holder
+    store.release_claim("acme", "run-b")  # not b's: changes nothing
+    assert store.claim_create("acme", "run-b", 60) is not None
+    store.release_claim("acme", "run-a")
+    assert store.claim_create("acme", "run-b", 60) is None
+    assert store.claim_create("acme", "run-c", 60, replacing="run-b") is None  # run-b known dead
+    assert store.claim_create("acme", "run-b", 60).holder == "run-c"
+
+
+def test_an_expired_claim_goes_to_the_next_claimer(store):
+    import time
+
+    add(store)
+    assert store.claim_create("acme", "dead-run", 0.05) is None
+    store.now.advance(seconds=1)  # the SQLite store's clock: the injected one
+    time.sleep(0.2)  # PostgreSQL's: the server's own
+    assert store.claim_create("acme", "run-b", 60) is None
+    assert store.claim_create("acme", "dead-run", 60) is not None

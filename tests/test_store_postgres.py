@@ -22,7 +22,7 @@ def tables(url):
 
 def test_first_use_creates_the_schema_and_records_the_migrations(pg_url):
     open_store(DatabaseURL(pg_url)).close()
-    assert tables(pg_url) == ["events", "projects", "repo_attempts", "specctl_migrations"]
+    assert tables(pg_url) == ["events", "projects", "repo_attempts", "repo_claims", "specctl_migrations"]
     with psycopg.connect(pg_url) as conn:
         names = [n for (n,) in conn.execute("SELECT name FROM specctl_migrations ORDER BY name")]
     assert names == [name for name, _ in MIGRATIONS]
@@ -56,7 +56,7 @@ def test_a_database_from_a_newer_specctl_is_refused_untouched(pg_url):
         conn.execute("INSERT INTO specctl_migrations (name) VALUES ('m999_from_the_future')")
     with pytest.raises(StoreError, match="newer specctl"):
         open_store(DatabaseURL(pg_url))
-    assert tables(pg_url) == ["events", "projects", "repo_attempts", "specctl_migrations"]
+    assert tables(pg_url) == ["events", "projects", "repo_attempts", "repo_claims", "specctl_migrations"]
 
 
 def test_a_database_with_tables_of_its_own_is_refused_untouched(pg_url):

@@ -13,7 +13,9 @@ No Typer, no Rich: the CLI prints what this returns. SPEC "approve, step by step
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -46,6 +48,7 @@ GITHUB_SKEW = timedelta(seconds=2)
 # visible repo did not make one (the name is taken by a repo the token cannot see).
 READ_LAG = timedelta(minutes=10)
 PAST_REVIEW = ("active", "complete")
+CLAIM_POLL = 2.0  # seconds between looks at another run's claim on a project's repo
 
 
 class ApproveOptions(NamedTuple):
@@ -92,6 +95,11 @@ class LinkedMeanwhile(Exception):
         self.repo = repo
 
 
+class ClaimLost(Exception):
+    """This run's claim on creating the repo ran out and another run holds it now: post nothing
+    more; that run creates or adopts the repo."""
+
+
 class StoreAttemptLog:
     """Records each POST in the store before it is sent, and what its answer said after; says
     when an existing repo is this project's own: a POST of that owner and name may have made it
@@ -110,8 +118,17 @@ class StoreAttemptLog:
         self.run_id = run_id
         self.org = org  # where attempts of an older specctl, which kept no owner, went
         self.github_now = github_now  # GitHub's clock, None when unknown
+        self.holder: str | None = None
+        self.lease: float | None = None
+
+    def claim(self, holder: str, lease: float) -> None:
+        """Renew `holder`'s claim for `lease` seconds before each POST; if it ran out and another
+        run holds it now, post nothing (ClaimLost)."""
+        self.holder, self.lease = holder, lease
 
     def before_post(self, owner: str, name: str) -> None:
+        if self.holder and self.lease and self.store.claim_create(self.slug, self.holder, self.lease):
+            raise ClaimLost()
         at = self.github_now()
         linked = self.store.record_attempt(self.slug, name, self.run_id, owner=owner, github_at=at)
         if linked is not None:
@@ -189,6 +206,8 @@ class Approver:
         log: Callable[[dict[str, Any]], None] = lambda record: None,
         run_id: str | None = None,
         repo: RepoConfig | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        say: Callable[[str], None] = lambda message: None,
     ):
         self.store = store
         self._make_github = github
@@ -198,7 +217,11 @@ class Approver:
         self.options = options
         self.log = log
         self.run_id = run_id or _new_run_id()
+        self.holder = f"{os.uname().nodename}:{os.getpid()}:{self.run_id}"  # who holds a claim
         self.repo = repo  # the [repo] table: create from its template, then converge to it
+        self.sleep = sleep
+        self.say = say  # a line for a person on stderr (waiting for another run)
+        self._store_error: StoreError | None = None  # the store was lost: the batch stops here
 
     def github(self) -> GitHub:
         """Built on first need (a batch of skips needs no token); its failure, or GitHub's
@@ -214,11 +237,26 @@ class Approver:
         return self._github
 
     def approve(self, slug: str) -> ApproveResult:
+        """One slug, start to end. A store lost on the way (a PostgreSQL server gone) fails this
+        slug and every one after it without touching GitHub: no POST goes out whose attempt
+        could not be recorded first, and the batch still reports each slug."""
+        if self._store_error is not None:
+            error = StoreError(f"{slug} not processed: {self._store_error.message}")
+            return ApproveResult(slug, "none", error=error, exit_code=error.exit_code)
+        try:
+            return self._approve(slug)
+        except StoreError as e:
+            self._store_error = e
+            return ApproveResult(slug, "none", error=e, exit_code=e.exit_code)
+
+    def _approve(self, slug: str) -> ApproveResult:
         try:
             check_slug(slug)
             project, moved = self._transition(slug)
         except TransitionNotAllowed as e:
             return ApproveResult(slug, "none", self.store.get(slug), error=e, exit_code=e.exit_code)
+        except StoreError:
+            raise
         except SpecctlError as e:
             return ApproveResult(slug, "none", error=e, exit_code=e.exit_code)
         result = self._ensure_repo(project)
@@ -255,23 +293,15 @@ class Approver:
             return ApproveResult(slug, "skipped", project)
         if self.options.no_repo:
             return ApproveResult(slug, "none", project)
-        notes: list[str] = []
         try:
             github = self.github()
             attempts = StoreAttemptLog(self.store, slug, self.run_id, org, github.github_now)
-            earlier = self._find_earlier(github, org, attempts)
             if dry_run:
-                return self._predict(github, org, project, earlier)
-            if earlier is not None:
-                repo, adopted = earlier, True
-                owner = repo.full_name.split("/")[0]
-                if owner.lower() != org.lower():  # the org was changed since (GITHUB_ORG)
-                    notes.append(
-                        f"{repo.full_name} was created by an earlier approve in {owner}, not in {org}"
-                    )
-            else:
-                created = self._create(github, org, slug, project.description, attempts)
-                repo, adopted = created.repo, created.adopted
+                return self._predict(github, org, project, self._find_earlier(github, org, attempts))
+            lease = github.create_lease()
+            attempts.claim(self.holder, lease)
+            with self._claim(slug, lease):
+                return self._create_and_link(github, org, project, attempts)
         except GitHubError as e:
             if e.code == GITHUB_UNAUTHORIZED:
                 self._github_error = e  # a rejected token stays rejected: the rest of the batch sends nothing
@@ -279,6 +309,57 @@ class Approver:
         except LinkedMeanwhile as e:
             note = f"{e.repo} was linked by another run meanwhile"
             return ApproveResult(slug, "skipped", self.store.require(slug), notes=[note])
+        except ClaimLost:
+            error = SpecctlError(
+                f"{slug}: another run took over creating its repo (this run's claim ran out); "
+                "run approve again to see the result",
+                code="REPO_CLAIM_LOST",
+            )
+            return ApproveResult(slug, "failed", self.store.require(slug), error=error)
+
+    @contextmanager
+    def _claim(self, slug: str, lease: float) -> Iterator[None]:
+        """Hold the right to create `slug`'s repo while the block runs. Another run holding it
+        is waited for (said once on stderr) until it lets go or its claim runs out; a repo it
+        linked meanwhile ends the wait (LinkedMeanwhile: skipped). A holder that was a process
+        of this machine and is gone (killed) is not waited for."""
+        said, dead = False, None
+        while (other := self.store.claim_create(slug, self.holder, lease, replacing=dead)) is not None:
+            self._raise_if_linked(slug)
+            if _gone_from_this_machine(other.holder):
+                dead = other.holder
+                continue
+            if not said:
+                wait = f"at most {other.seconds_left:.0f} s"
+                self.say(f"{slug}: another run is creating its repo; waiting for it ({wait})")
+                said = True
+            self.sleep(min(other.seconds_left, CLAIM_POLL))
+        try:
+            self._raise_if_linked(slug)
+            yield
+        finally:
+            with suppress(StoreError):  # a store gone: the claim runs out by itself
+                self.store.release_claim(slug, self.holder)
+
+    def _raise_if_linked(self, slug: str) -> None:
+        linked = self.store.require(slug).github_repo
+        if linked is not None:
+            raise LinkedMeanwhile(linked)
+
+    def _create_and_link(
+        self, github: GitHub, org: str, project: Project, attempts: StoreAttemptLog
+    ) -> ApproveResult:
+        """Under the claim: adopt what an earlier attempt made, else create; then link."""
+        notes: list[str] = []
+        earlier = self._find_earlier(github, org, attempts)
+        if earlier is not None:
+            repo, adopted = earlier, True
+            owner = repo.full_name.split("/")[0]
+            if owner.lower() != org.lower():  # the org was changed since (GITHUB_ORG)
+                notes.append(f"{repo.full_name} was created by an earlier approve in {owner}, not in {org}")
+        else:
+            created = self._create(github, org, project.slug, project.description, attempts)
+            repo, adopted = created.repo, created.adopted
         return self._link(project, repo, adopted, notes)
 
     def _find_earlier(self, github: GitHub, org: str, attempts: StoreAttemptLog) -> Repo | None:
@@ -387,6 +468,21 @@ def approve_all(
         if on_result:
             on_result(result)
     return results, max((r.exit_code for r in results), default=EXIT_OK)
+
+
+def _gone_from_this_machine(holder: str) -> bool:
+    """Whether a claim's holder (`host:pid:run`) was a process of this machine that has ended."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != os.uname().nodename or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process: alive
+        return False
+    return False
 
 
 def _new_run_id() -> str:

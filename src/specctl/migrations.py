@@ -79,6 +79,16 @@ def m006_project_org(db: Database) -> None:
     db.table("projects").add_column("org", str)
 
 
+def m007_repo_claims(db: Database) -> None:
+    # Who may create a project's repo now, until when (epoch seconds): one run at a time, so two
+    # runs never both choose a name or POST for one project; a dead run's claim runs out.
+    db.table("repo_claims").create(
+        {"project_slug": str, "holder": str, "expires_at": float},
+        pk="project_slug",
+        not_null={"holder", "expires_at"},
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("m001_projects_and_events", m001_projects_and_events),
     ("m002_repo_attempts", m002_repo_attempts),
@@ -86,6 +96,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("m004_event_actor", m004_event_actor),
     ("m005_attempt_outcomes", m005_attempt_outcomes),
     ("m006_project_org", m006_project_org),
+    ("m007_repo_claims", m007_repo_claims),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import IO, Any, NamedTuple, Protocol
 
-from specctl.errors import SpecctlError
+from specctl.errors import SpecctlError, redact
 
 
 class Progress(Protocol):
@@ -259,13 +259,15 @@ class Output:
 
     def _plain_line(self, text: str) -> None:
         """A line as it is, never markup: on a terminal through the console, so that it lands
-        above a live progress bar instead of inside it."""
+        above a live progress bar instead of inside it. Secrets masked, as a last defence."""
+        text = redact(text)
         if self.err_tty:
             self._console(self.stderr).print(text, markup=False, highlight=False, soft_wrap=True)
         else:
             self.stderr.write(text + "\n")
 
     def _say(self, message: str, prefix: str) -> None:
+        message = redact(message)  # error messages are masked when made; any other text is here
         if self.err_tty:
             from rich.markup import escape
 

@@ -65,7 +65,10 @@ def approve(
         rt.check_github_config()
     options = ApproveOptions(dry_run=dry_run, no_repo=no_repo, require_repo=require_repo)
     repo = rt.settings.repo_config()
-    approver = Approver(rt.store(create=False), rt.github, rt.settings.org, options, log=out.log, repo=repo)
+    approver = Approver(
+        rt.store(create=False), rt.github, rt.settings.org, options,
+        log=out.log, repo=repo, sleep=rt.sleep, say=out.info,
+    )  # fmt: skip
     with out.progress(len(wanted), "Approving") as bar, finish_the_slug_in_hand() as interrupt:
         reported: list[ApproveResult] = []
 

@@ -1,7 +1,7 @@
 """The shared parts of every command's --help: examples and the global options it accepts."""
 
 GLOBAL_OPTIONS = (
-    "Global options (before or after the command): --db PATH, --env NAME, --json, -q/--quiet, "
+    "Global options (before or after the command): --db PATH|URL, --env NAME, --json, -q/--quiet, "
     "-v/--verbose. See 'specctl --help' for every command and the exit codes."
 )
 

@@ -96,7 +96,7 @@ def list_repos_cmd(
     """List the repos the token can reach, with the project each is linked to.
 
     Columns: full_name, visibility, slug (empty if none), repo_source. Without OWNER, every
-    repo the token reaches (GitHub's /user/repos).
+    repo the token reaches (GitHub's /user/repos). Sorted by full_name, with or without OWNER.
     """
     from specctl.names import check_owner
     from specctl.repos import list_repos

@@ -4,15 +4,26 @@ from typing import Annotated
 
 import typer
 
-from specctl.cli.app import app, runtime
+from specctl.cli.app import app, help_without_command, runtime
+from specctl.cli.help import examples
 
-store_app = typer.Typer(help="Work on the store as a whole.", no_args_is_help=True)
+COPY_EXAMPLES = (
+    "specctl store copy 'postgresql://admin@db.internal/specctl'",
+    "specctl store copy team-backup.db --from 'postgresql://admin@db.internal/specctl'",
+    "specctl store copy 'postgresql://admin@db.internal/specctl' --from ~/old-laptop/specctl.db",
+)
+store_app = typer.Typer(
+    help="Work on the store as a whole.",
+    epilog=examples(*COPY_EXAMPLES),
+    invoke_without_command=True,
+    callback=help_without_command,
+)
 app.add_typer(store_app, name="store", rich_help_panel="Setup")
 
 COPY_COLUMNS = ["slug", "result", "events", "attempts"]
 
 
-@store_app.command("copy")
+@store_app.command("copy", epilog=examples(*COPY_EXAMPLES))
 def copy(
     ctx: typer.Context,
     dest: Annotated[
@@ -29,7 +40,6 @@ def copy(
     DEST is left unchanged.
 
     Prints slug, result (copied or present), events, attempts.
-    Example: specctl store copy 'postgresql://admin@db.internal/specctl'
     """
     from specctl.store.copy import copy_store  # the workflow loads when the command runs
 

@@ -159,6 +159,14 @@ class RepoCalls:
         now = self.http.server_now()
         return None if now is None else datetime.fromtimestamp(now, UTC)
 
+    def create_lease(self) -> float:
+        """Seconds one create may take before its next POST renews its claim: every try of a
+        request to its deadline, a rate-limit wait, the pace, the backoffs and the waits for a
+        repo GitHub says exists but does not show yet (SPEC "The team store")."""
+        h = self.http
+        backoffs = sum(h.backoff * 2 ** (i - 1) for i in range(1, TRIES)) + h.backoff * (2**VISIBLE_WAITS - 1)
+        return float(TRIES * h.deadline + h.max_wait + h.pace + backoffs)
+
     def get_repo(self, owner: str, name: str) -> Repo | None:
         """The repo with GitHub's canonical `full_name`; None when absent or invisible (404)."""
         response = self.http.get(f"repos/{owner}/{name}")

@@ -14,6 +14,7 @@ from specctl.errors import ConfigError
 from specctl.store.base import (
     STATUSES,
     Attempt,
+    Claim,
     Clock,
     Event,
     Project,
@@ -29,6 +30,7 @@ from specctl.store.base import (
 __all__ = [
     "STATUSES",
     "Attempt",
+    "Claim",
     "Clock",
     "Event",
     "Project",

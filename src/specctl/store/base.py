@@ -139,6 +139,13 @@ def repo_taken_message(full_name: str, holder: str) -> str:
     )
 
 
+class Claim(NamedTuple):
+    """Another run's hold on creating a project's repo."""
+
+    holder: str
+    seconds_left: float
+
+
 class Store(Protocol):
     """A store of projects, their event history and repo-creation attempts."""
 
@@ -190,7 +197,6 @@ class Store(Protocol):
     def named(self, name: str) -> list[str]: ...
     def events(self, slug: str) -> list[Event]: ...
     def attempts(self, slug: str) -> list[Attempt]: ...
-    def repo_links(self) -> dict[str, tuple[str, str]]: ...
     def orgs(self) -> list[str]:
         """The orgs projects name (not the config's, which projects that name none use)."""
         ...
@@ -218,6 +224,12 @@ class Store(Protocol):
         github_at: datetime | None = None,
     ) -> str | None: ...
     def set_attempt_outcome(self, slug: str, run_id: str, name: str, outcome: str) -> None: ...
+    # The right to create a project's repo (SPEC "The team store"): one holder at a time, until
+    # an expiry by the store's own clock (the database server's, for PostgreSQL).
+    def claim_create(
+        self, slug: str, holder: str, seconds: float, *, replacing: str | None = None
+    ) -> Claim | None: ...
+    def release_claim(self, slug: str, holder: str) -> None: ...
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None: ...
     def insert_copies(self, copies: list[ProjectCopy]) -> None:
         """Insert whole projects as they are (events keep their time and actor), all in one

@@ -26,6 +26,7 @@ from specctl.store.base import (
     CHUNK,
     EDITABLE,
     Attempt,
+    Claim,
     Clock,
     Event,
     Project,
@@ -90,6 +91,18 @@ MIGRATIONS: list[tuple[str, str]] = [
     ),
     # A project may name its own org (a client's); NULL names none: the config's org.
     ("m003_project_org", "ALTER TABLE projects ADD COLUMN org text;"),
+    (
+        # As the SQLite store's m007_repo_claims; the expiry is by the server's clock, the one
+        # clock every admin's machine shares.
+        "m004_repo_claims",
+        """
+        CREATE TABLE repo_claims (
+            project_slug text PRIMARY KEY REFERENCES projects (slug),
+            holder text NOT NULL,
+            expires_at timestamptz NOT NULL
+        );
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Any constant will do: it names the lock that serializes first use across processes.
@@ -297,10 +310,6 @@ class PostgresStore:
     def orgs(self) -> list[str]:
         return [row[0] for row in self._rows("SELECT DISTINCT org FROM projects WHERE org IS NOT NULL")]
 
-    def repo_links(self) -> dict[str, tuple[str, str]]:
-        sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
-        return {repo.lower(): (slug, source) for repo, slug, source in self._rows(sql)}
-
     # -- writes -----------------------------------------------------------------------------
 
     def add(self, *, slug: str, name: str, description: str, status: str, org: str | None = None) -> Project:
@@ -419,6 +428,34 @@ class PostgresStore:
                 "WHERE project_slug = %s AND run_id = %s AND name = %s)",
                 (outcome, slug, run_id, name),
             )
+
+    def claim_create(
+        self, slug: str, holder: str, seconds: float, *, replacing: str | None = None
+    ) -> Claim | None:
+        """Claim, or renew, the right to create `slug`'s repo for `seconds` from now by the
+        server's clock (as the SQLite store's). None when `holder` has it now; else the other's."""
+        with self._write() as db:
+            taken = db.execute(
+                "INSERT INTO repo_claims (project_slug, holder, expires_at) "
+                "VALUES (%s, %s, now() + make_interval(secs => %s)) "
+                "ON CONFLICT (project_slug) DO UPDATE SET holder = EXCLUDED.holder, "
+                "expires_at = EXCLUDED.expires_at "
+                "WHERE repo_claims.holder IN (EXCLUDED.holder, %s) OR repo_claims.expires_at <= now() "
+                "RETURNING holder",
+                (slug, holder, seconds, replacing or holder),
+            ).fetchone()
+            if taken is not None:
+                return None
+            row = db.execute(
+                "SELECT holder, extract(epoch FROM expires_at - now()) FROM repo_claims "
+                "WHERE project_slug = %s",
+                (slug,),
+            ).fetchone()
+        return Claim(row[0], max(0.0, float(row[1]))) if row else Claim("", 0.0)
+
+    def release_claim(self, slug: str, holder: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM repo_claims WHERE project_slug = %s AND holder = %s", (slug, holder))
 
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
         with self._write() as db:

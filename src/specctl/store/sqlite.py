@@ -21,6 +21,7 @@ from specctl.store.base import (
     CHUNK,
     EDITABLE,
     Attempt,
+    Claim,
     Clock,
     Event,
     Project,
@@ -259,11 +260,6 @@ class SQLiteStore:
         """The orgs projects name (not the config's, which projects that name none use)."""
         return [row[0] for row in self._rows("SELECT DISTINCT org FROM projects WHERE org IS NOT NULL")]
 
-    def repo_links(self) -> dict[str, tuple[str, str]]:
-        """Lower-cased `owner/name` -> (slug, repo_source): GitHub names are case-insensitive."""
-        sql = "SELECT github_repo, slug, repo_source FROM projects WHERE github_repo IS NOT NULL"
-        return {repo.lower(): (slug, source) for repo, slug, source in self._rows(sql)}
-
     def _holder(self, full_name: str, other_than: str) -> str | None:
         """The project other than `other_than` linked to this repo, if any."""
         sql = "SELECT slug FROM projects WHERE lower(github_repo) = lower(?) AND slug != ? LIMIT 1"
@@ -396,6 +392,29 @@ class SQLiteStore:
                 "WHERE project_slug = ? AND run_id = ? AND name = ?)",
                 (outcome, slug, run_id, name),
             )
+
+    def claim_create(
+        self, slug: str, holder: str, seconds: float, *, replacing: str | None = None
+    ) -> Claim | None:
+        """Claim, or renew, the right to create `slug`'s repo for `seconds` from now; it is free
+        when unclaimed, expired, `holder`'s own, or `replacing`'s (a run known dead). None when
+        `holder` has it now; else the other holder's claim."""
+        now = self.now().timestamp()
+        with self._write() as db:
+            row = db.execute(
+                "SELECT holder, expires_at FROM repo_claims WHERE project_slug = ?", (slug,)
+            ).fetchone()
+            if row is not None and row[0] not in (holder, replacing) and row[1] > now:
+                return Claim(row[0], float(row[1] - now))
+            db.execute(
+                "INSERT OR REPLACE INTO repo_claims (project_slug, holder, expires_at) VALUES (?, ?, ?)",
+                (slug, holder, now + seconds),
+            )
+        return None
+
+    def release_claim(self, slug: str, holder: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM repo_claims WHERE project_slug = ? AND holder = ?", (slug, holder))
 
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
         with self._write() as db:
