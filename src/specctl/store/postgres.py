@@ -200,6 +200,12 @@ class PostgresStore:
         with self._errors(), self.conn.transaction():
             yield self.conn
 
+    def _one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """One statement as its own transaction (autocommit): atomic on its own, and one round
+        trip where BEGIN … COMMIT around it would take three."""
+        with self._errors():
+            return self.conn.execute(sql, params).fetchone()
+
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._errors():
             return self.conn.execute(sql, params).fetchall()
@@ -422,8 +428,8 @@ class PostgresStore:
 
     def set_attempt_outcome(self, slug: str, run_id: str, name: str, outcome: str) -> None:
         """What GitHub answered to the newest POST of `name` by run `run_id`."""
-        with self._write() as db:
-            db.execute(
+        with self._errors():
+            self.conn.execute(
                 "UPDATE repo_attempts SET outcome = %s WHERE id = (SELECT max(id) FROM repo_attempts "
                 "WHERE project_slug = %s AND run_id = %s AND name = %s)",
                 (outcome, slug, run_id, name),
@@ -433,29 +439,30 @@ class PostgresStore:
         self, slug: str, holder: str, seconds: float, *, replacing: str | None = None
     ) -> Claim | None:
         """Claim, or renew, the right to create `slug`'s repo for `seconds` from now by the
-        server's clock (as the SQLite store's). None when `holder` has it now; else the other's."""
-        with self._write() as db:
-            taken = db.execute(
-                "INSERT INTO repo_claims (project_slug, holder, expires_at) "
-                "VALUES (%s, %s, now() + make_interval(secs => %s)) "
-                "ON CONFLICT (project_slug) DO UPDATE SET holder = EXCLUDED.holder, "
-                "expires_at = EXCLUDED.expires_at "
-                "WHERE repo_claims.holder IN (EXCLUDED.holder, %s) OR repo_claims.expires_at <= now() "
-                "RETURNING holder",
-                (slug, holder, seconds, replacing or holder),
-            ).fetchone()
-            if taken is not None:
-                return None
-            row = db.execute(
-                "SELECT holder, extract(epoch FROM expires_at - now()) FROM repo_claims "
-                "WHERE project_slug = %s",
-                (slug,),
-            ).fetchone()
+        server's clock (as the SQLite store's). None when `holder` has it now; else the other's.
+        One atomic statement decides; the look at another's claim after it only informs."""
+        taken = self._one(
+            "INSERT INTO repo_claims (project_slug, holder, expires_at) "
+            "VALUES (%s, %s, now() + make_interval(secs => %s)) "
+            "ON CONFLICT (project_slug) DO UPDATE SET holder = EXCLUDED.holder, "
+            "expires_at = EXCLUDED.expires_at "
+            "WHERE repo_claims.holder IN (EXCLUDED.holder, %s) OR repo_claims.expires_at <= now() "
+            "RETURNING holder",
+            (slug, holder, seconds, replacing or holder),
+        )
+        if taken is not None:
+            return None
+        row = self._one(
+            "SELECT holder, extract(epoch FROM expires_at - now()) FROM repo_claims WHERE project_slug = %s",
+            (slug,),
+        )
         return Claim(row[0], max(0.0, float(row[1]))) if row else Claim("", 0.0)
 
     def release_claim(self, slug: str, holder: str) -> None:
-        with self._write() as db:
-            db.execute("DELETE FROM repo_claims WHERE project_slug = %s AND holder = %s", (slug, holder))
+        with self._errors():
+            self.conn.execute(
+                "DELETE FROM repo_claims WHERE project_slug = %s AND holder = %s", (slug, holder)
+            )
 
     def add_event(self, slug: str, kind: str, details: dict[str, Any]) -> None:
         with self._write() as db:
