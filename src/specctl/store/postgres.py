@@ -335,14 +335,16 @@ class PostgresStore:
     def set_status(self, slug: str, *, expected: str, new: str) -> bool:
         """Compare-and-set: move `slug` from `expected` to `new`; False if it was not `expected`."""
         at = self._stamp_now()
-        with self._write() as db:
-            changed = db.execute(
-                "UPDATE projects SET spec_status = %s, updated_at = %s WHERE slug = %s AND spec_status = %s",
-                (new, at, slug, expected),
-            ).rowcount
-            if changed:
-                self._event(db, slug, "status_changed", {"from": expected, "to": new}, at)
-        return bool(changed)
+        # The move and its event in one statement: one round trip, atomic on its own.
+        row = self._one(
+            "WITH moved AS (UPDATE projects SET spec_status = %s, updated_at = %s "
+            "WHERE slug = %s AND spec_status = %s RETURNING slug), "
+            "logged AS (INSERT INTO events (at, project_slug, kind, details, actor) "
+            "SELECT %s, slug, 'status_changed', %s, %s FROM moved RETURNING 1) "
+            "SELECT count(*) FROM logged",
+            (new, at, slug, expected, at, Jsonb({"from": expected, "to": new}), self.actor),
+        )
+        return bool(row and row[0])
 
     def edit(self, slug: str, changes: dict[str, str]) -> tuple[Project, Project]:
         """Change a project's name, description or org; an event lists what changed (none: no event)."""
@@ -415,16 +417,20 @@ class PostgresStore:
         """Record that `owner/name` is about to be POSTed for `slug` (outcome `sent`), unless the
         project has a repo by now: then record nothing and return that repo (checked and written
         atomically). `github_at` is the moment by GitHub's clock, when known."""
-        at = self._stamp_now()
-        with self._write() as db:
-            linked = self._locked(db, slug).github_repo
-            if linked is None:
-                db.execute(
-                    "INSERT INTO repo_attempts (project_slug, name, at, run_id, owner, outcome, github_at) "
-                    "VALUES (%s, %s, %s, %s, %s, 'sent', %s)",
-                    (slug, name, at, run_id, owner, github_at),
-                )
-        return linked
+        # One statement, one round trip, atomic on its own: the project's row is locked while
+        # the attempt goes in only if it still has no repo.
+        row = self._one(
+            "WITH p AS (SELECT github_repo FROM projects WHERE slug = %s FOR UPDATE), "
+            "recorded AS (INSERT INTO repo_attempts "
+            "(project_slug, name, at, run_id, owner, outcome, github_at) "
+            "SELECT %s, %s, %s, %s, %s, 'sent', %s FROM p WHERE p.github_repo IS NULL RETURNING 1) "
+            "SELECT github_repo, (SELECT count(*) FROM recorded) FROM p",
+            (slug, slug, name, self._stamp_now(), run_id, owner, github_at),
+        )
+        if row is None:
+            self.require(slug)  # raises ProjectNotFound with the usual message
+        assert row is not None
+        return str(row[0]) if row[0] is not None else None
 
     def set_attempt_outcome(self, slug: str, run_id: str, name: str, outcome: str) -> None:
         """What GitHub answered to the newest POST of `name` by run `run_id`."""
