@@ -547,20 +547,26 @@ def gh_auth_token(api_host: str) -> str | None:
 
 
 def write_config(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically, readable by the owner alone (0600), whatever the umask."""
+    """Write the config file atomically, readable by the owner alone (0600)."""
     import tomli_w
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                os.fchmod(f.fileno(), 0o600)
-                tomli_w.dump(data, f)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_private(path, tomli_w.dumps(data).encode())
     except OSError as e:
         raise SpecctlError(f"cannot write config {path}: {e.strerror or e}") from None
+
+
+def write_private(path: Path, data: bytes, folder_mode: int = 0o777) -> None:
+    """Write `data` to `path` atomically (a temporary file, then a rename), readable by the
+    owner alone (0600) whatever the umask: the config file and the app's token cache."""
+    path.parent.mkdir(mode=folder_mode, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

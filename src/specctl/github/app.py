@@ -19,12 +19,13 @@ import json
 import os
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-from specctl.config import AppCredential
+from specctl.config import AppCredential, write_private
 from specctl.errors import (
     GITHUB_NOT_FOUND,
     GITHUB_UNAUTHORIZED,
@@ -152,17 +153,8 @@ class TokenCache:
 
     def _write(self, name: str, data: dict[str, Any]) -> None:
         """Atomically, 0600. A cache that cannot be written costs a mint next run, no more."""
-        path = self.dir / f"{self.prefix}-{name}"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                os.fchmod(f.fileno(), 0o600)
-                json.dump(data, f)
-            os.replace(tmp, path)
-        except OSError:
-            tmp.unlink(missing_ok=True)
+        with suppress(OSError):
+            write_private(self.dir / f"{self.prefix}-{name}", json.dumps(data).encode(), folder_mode=0o700)
 
 
 class App:
