@@ -1,13 +1,12 @@
 """approve: the spec approval, for one slug, many, or a list on stdin."""
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from specctl.cli.app import app, runtime
 from specctl.cli.help import examples
-from specctl.cli.params import complete_slug
+from specctl.cli.params import complete_slug, slugs_given
 from specctl.errors import BadInput
 from specctl.names import slug_typed
 from specctl.output import Output, OutputFailed
@@ -48,16 +47,12 @@ def approve(
     (created, adopted, skipped, failed, none). Ctrl-C finishes the slug in hand, prints what
     was done and exits 130; running the same command again finishes the batch.
     """
-    from specctl.approve import ApproveOptions, Approver, approve_all, read_slugs  # loads when run
+    from specctl.approve import ApproveOptions, Approver, approve_all  # loads when run
     from specctl.cli.interrupts import finish_the_slug_in_hand
 
     rt = runtime(ctx)
     out = rt.output
-    wanted = list(slugs or [])
-    if stdin:
-        if sys.stdin.isatty():
-            out.info("reading slugs, one a line; Ctrl-D to end")
-        wanted += read_slugs(sys.stdin)
+    wanted = slugs_given(out, slugs, stdin)
     if not wanted:
         raise BadInput("no slugs: give them as arguments or with --stdin")
     wanted = list(dict.fromkeys(slug_typed(s) for s in wanted))  # approve_all drops duplicates too

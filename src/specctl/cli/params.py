@@ -1,11 +1,13 @@
 """Parameter types shared by commands."""
 
+import sys
 from typing import Annotated
 
 import typer
 
 from specctl.errors import BadInput
 from specctl.names import check_slug, slug_typed
+from specctl.output import Output
 
 
 def _slug(value: str) -> str:
@@ -43,3 +45,16 @@ Slug = Annotated[
         show_default=False,
     ),
 ]
+
+
+def slugs_given(out: Output, slugs: list[str] | None, stdin: bool) -> list[str]:
+    """The slugs given as arguments, then, with --stdin, those read one a line (a terminal is
+    told what it waits for)."""
+    from specctl.approve import read_slugs  # the workflow's reader; loads when a command runs
+
+    wanted = list(slugs or [])
+    if stdin:
+        if sys.stdin.isatty():
+            out.info("reading slugs, one a line; Ctrl-D to end")
+        wanted += read_slugs(sys.stdin)
+    return wanted

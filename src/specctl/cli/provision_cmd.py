@@ -1,13 +1,12 @@
 """provision: bring existing repos to the config's [repo] table."""
 
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from specctl.cli.app import app, runtime
 from specctl.cli.help import examples
-from specctl.cli.params import complete_slug
+from specctl.cli.params import complete_slug, slugs_given
 from specctl.errors import BadInput
 from specctl.names import slug_typed
 from specctl.output import Output
@@ -48,7 +47,6 @@ def provision(
     change: slug, setting, from, to, result (applied, planned, failed, not_applied).
     Ctrl-C finishes the slug in hand, prints what was done and exits 130.
     """
-    from specctl.approve import read_slugs  # the workflow loads when the command runs
     from specctl.cli.interrupts import finish_the_slug_in_hand
     from specctl.provision import Provisioner, auto_repo_slugs, provision_all
 
@@ -60,11 +58,7 @@ def provision(
             'must look like, e.g. [repo] with teams = { developers = "push" }'
         )
     out = rt.output
-    wanted = list(slugs or [])
-    if stdin:
-        if sys.stdin.isatty():
-            out.info("reading slugs, one a line; Ctrl-D to end")
-        wanted += read_slugs(sys.stdin)
+    wanted = slugs_given(out, slugs, stdin)
     store = rt.store(create=False)
     if all_ and wanted:
         raise BadInput("give slugs (or --stdin) or --all, not both")
