@@ -176,7 +176,6 @@ class Transport:
         self.sleep = sleep
         self.clock = clock
         self._last_mutation: float | None = None
-        self.last_rate: dict[str, str] = {}
         self.server_offset: float | None = None  # GitHub's clock minus ours, from its Date header
 
     def close(self) -> None:
@@ -198,7 +197,6 @@ class Transport:
             finally:
                 if mutating:
                     self._last_mutation = self.clock()
-            self._note_rate(response)
             self._note_date(response)
             wait = self._rate_limit_wait(response)
             if wait is None:
@@ -280,11 +278,6 @@ class Transport:
                 self.sleep(wait)
 
     # -- answers ----------------------------------------------------------------------------
-
-    def _note_rate(self, response: httpx.Response) -> None:
-        for header in ("x-ratelimit-remaining", "x-ratelimit-limit", "x-ratelimit-reset"):
-            if header in response.headers:
-                self.last_rate[header] = response.headers[header]
 
     def _note_date(self, response: httpx.Response) -> None:
         """Keep how far GitHub's clock is from ours. Its Date has whole seconds and left GitHub
